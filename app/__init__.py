@@ -1,0 +1,80 @@
+"""The film club web application: ``create_app`` builds it, nothing happens at import."""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Mapping
+
+from flask import Flask
+
+from app.config import ROOT_DIR, Config
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with ``test_config`` overriding it."""
+    app = Flask(__name__)
+    app.config.from_mapping(Config.from_env(os.environ).as_dict())
+    if test_config:
+        app.config.from_mapping(test_config)
+    _configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    from app import db_events
+    from app.cache.post_cache import init_post_cache
+    from app.extensions import cache, csrf, db, login_manager, migrate, redis_clients
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT_DIR / "app" / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    redis_clients.init_app(app)
+    cache.init_app(app, config={
+        "CACHE_TYPE": "app.cache.backend.JSONRedisCache",
+        "CACHE_REDIS_URL": app.config["CACHE_REDIS_URL"],
+        "CACHE_REDIS_TIMEOUT": app.config["CACHE_REDIS_TIMEOUT"],
+        "CACHE_KEY_PREFIX": app.config["CACHE_KEY_PREFIX"],
+        "CACHE_DEFAULT_TIMEOUT": app.config["CACHE_TTL"],
+    })
+    db_events.install(db.session.session_factory.class_)
+    init_post_cache(app)
+
+    from app.auth.loader import init_login
+
+    init_login(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.auth.views import bp as auth_bp
+    from app.extensions import csrf
+    from app.main.views import bp as main_bp
+    from app.posts.views import bp as posts_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(posts_bp)
+    app.register_blueprint(auth_bp)
+    # The JSON API accepts only application/json bodies (which a cross-site form
+    # cannot send) on a SameSite=Lax cookie, so it needs no CSRF token.
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
+    if app.config["DEV_MAIL_DIR"] and app.config["APP_ENV"] != "production":
+        from app.dev.views import bp as dev_bp
+
+        app.register_blueprint(dev_bp)
+
+
+def register_commands(app: Flask) -> None:
+    from app.commands import seed_demo_command
+
+    app.cli.add_command(seed_demo_command)

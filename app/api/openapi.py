@@ -1,0 +1,102 @@
+"""The OpenAPI 3.1 document, built from the same pydantic models that validate requests."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from flask import Response, jsonify
+from pydantic.json_schema import models_json_schema
+
+from app.api import bp
+from app.api import schemas as s
+
+_MODELS = [s.PostCreate, s.PostUpdate, s.PostOut, s.PostPage, s.SignupRequest, s.LoginRequest,
+           s.AuthAnswer, s.UserOut, s.ErrorOut]
+
+
+def _ref(model: type) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(model: type, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _body(model: type) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    meaning = {400: "Bad request (malformed JSON, bad query)", 401: "Not signed in",
+               403: "Not allowed", 404: "Not found", 409: "Conflict", 415: "Body is not application/json",
+               422: "Invalid input (see details)"}
+    return {str(code): _json(s.ErrorOut, meaning[code]) for code in codes}
+
+
+POST_ID = {"name": "post_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+CACHE_HEADER = {"X-Cache": {"description": "HIT when served from the cache Redis, else MISS",
+                            "schema": {"type": "string", "enum": ["HIT", "MISS"]}}}
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict[str, Any]:
+    _, defs = models_json_schema([(m, "validation") for m in _MODELS],
+                                 ref_template="#/components/schemas/{model}")
+    cookie = [{"session": []}]
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Film club API", "version": "1.0.0",
+                 "description": "Posts and members of the library's film club. Writes need the session "
+                                "cookie from POST /api/auth/login and accept only application/json bodies."},
+        "components": {
+            "schemas": defs["$defs"],
+            "securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "session"}},
+        },
+        "paths": {
+            "/api/posts": {
+                "get": {
+                    "summary": "A page of posts, newest first (cached)",
+                    "parameters": [
+                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+                        {"name": "per_page", "in": "query",
+                         "schema": {"type": "integer", "minimum": 1, "default": 20}},
+                    ],
+                    "responses": {"200": {**_json(s.PostPage, "The page"), "headers": CACHE_HEADER},
+                                  **_errors(400)},
+                },
+                "post": {
+                    "summary": "Write a post", "security": cookie, "requestBody": _body(s.PostCreate),
+                    "responses": {"201": _json(s.PostOut, "Created"), **_errors(400, 401, 415, 422)},
+                },
+            },
+            "/api/posts/{post_id}": {
+                "parameters": [POST_ID],
+                "get": {"summary": "One post (cached)",
+                        "responses": {"200": {**_json(s.PostOut, "The post"), "headers": CACHE_HEADER},
+                                      **_errors(404)}},
+                "patch": {"summary": "Change your post", "security": cookie, "requestBody": _body(s.PostUpdate),
+                          "responses": {"200": _json(s.PostOut, "Changed"),
+                                        **_errors(400, 401, 403, 404, 415, 422)}},
+                "delete": {"summary": "Delete your post", "security": cookie,
+                           "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)}},
+            },
+            "/api/auth/signup": {"post": {
+                "summary": "Create an account (signs you in; a welcome email is sent by a worker)",
+                "requestBody": _body(s.SignupRequest),
+                "responses": {"201": _json(s.AuthAnswer, "Created and signed in"), **_errors(400, 409, 415, 422)},
+            }},
+            "/api/auth/login": {"post": {
+                "summary": "Sign in; sets the session cookie", "requestBody": _body(s.LoginRequest),
+                "responses": {"200": _json(s.AuthAnswer, "Signed in"), **_errors(400, 401, 415, 422)},
+            }},
+            "/api/auth/logout": {"post": {"summary": "Sign out",
+                                          "responses": {"204": {"description": "Signed out"}}}},
+            "/api/auth/me": {"get": {"summary": "The signed-in member", "security": cookie,
+                                     "responses": {"200": _json(s.AuthAnswer, "You"), **_errors(401)}}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    return jsonify(openapi_document())

@@ -1,0 +1,69 @@
+"""Posts over JSON. Reads come from the cache with an ``X-Cache`` header."""
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify
+from flask_login import current_user, login_required
+
+from app.api import bp
+from app.api.errors import APIError, parse_json, parse_query
+from app.api.schemas import PageQuery, PostCreate, PostUpdate
+from app.cache.versioned import CacheResult
+from app.extensions import db
+from app.models.post import Post
+from app.posts import service
+from app.posts.queries import cached_list_page, cached_post_detail
+
+
+def cached_json(result: CacheResult, status: int = 200) -> Response:
+    return Response(result.value, status=status, mimetype="application/json",
+                    headers={"X-Cache": "HIT" if result.hit else "MISS"})
+
+
+@bp.get("/posts")
+def list_posts() -> Response:
+    query = parse_query(PageQuery)
+    limit = current_app.config["POSTS_MAX_PER_PAGE"]
+    if query.per_page > limit:
+        raise APIError(400, f"per_page must be at most {limit}")
+    return cached_json(cached_list_page(query.page, query.per_page))
+
+
+@bp.get("/posts/<int:post_id>")
+def get_post(post_id: int) -> Response:
+    result = cached_post_detail(post_id)
+    if result.value == b"null":
+        raise APIError(404, f"no post with id {post_id}")
+    return cached_json(result)
+
+
+def _own_post(post_id: int) -> Post:
+    post = db.session.get(Post, post_id)
+    if post is None:
+        raise APIError(404, f"no post with id {post_id}")
+    if not service.can_edit(current_user, post):
+        raise APIError(403, "only the author can change this post")
+    return post
+
+
+@bp.post("/posts")
+@login_required
+def create_post() -> tuple[Response, int, dict]:
+    data = parse_json(PostCreate)
+    post = service.create_post(current_user, data.title, data.body)
+    return jsonify(post.to_dict()), 201, {"Location": f"/api/posts/{post.id}"}
+
+
+@bp.patch("/posts/<int:post_id>")
+@login_required
+def update_post(post_id: int) -> Response:
+    post = _own_post(post_id)
+    data = parse_json(PostUpdate)
+    service.update_post(post, title=data.title, body=data.body)
+    return jsonify(post.to_dict())
+
+
+@bp.delete("/posts/<int:post_id>")
+@login_required
+def delete_post(post_id: int) -> tuple[str, int]:
+    service.delete_post(_own_post(post_id))
+    return "", 204

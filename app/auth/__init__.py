@@ -1,0 +1,1 @@
+"""Members: sign up, sign in, sign out (HTML pages; the JSON API shares the service)."""

@@ -1,0 +1,44 @@
+"""Sign-up and sign-in, shared by the HTML forms and the JSON API."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.emails import welcome_delivery
+from app.extensions import db
+from app.models.user import User
+from jobs.enqueue import enqueue_after_commit
+from jobs.queues import DEFAULT
+
+
+class EmailTaken(Exception):
+    """An account with this email exists."""
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+
+
+def sign_up(email: str, name: str, password: str) -> User:
+    """Create the member and their welcome email; the email job is enqueued after commit."""
+    if find_user_by_email(email) is not None:
+        raise EmailTaken(email)
+    user = User(email=normalise_email(email), name=name.strip())
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    welcome_delivery(user)
+    enqueue_after_commit("jobs.email.send_welcome_email", user.id,
+                         job_id=f"welcome-email-{user.id}", queue=DEFAULT)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = find_user_by_email(email)
+    if user is None or not user.check_password(password):
+        return None
+    return user

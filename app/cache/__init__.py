@@ -1,0 +1,1 @@
+"""The cache layer: Flask-Caching on the cache Redis, JSON only, versioned entries."""

@@ -1,0 +1,150 @@
+"""A get-or-compute cache with race-free invalidation and stampede protection.
+
+Entries live in *namespaces*. A namespace is a Redis hash of entries (one field
+per entry) plus a generation key holding a random token.
+
+* Hit: one ``HGET``, whose reply is the stored bytes, served as they are.
+* Miss: one script call either returns the entry (someone stored it meanwhile)
+  or takes the namespace's recompute lock and reads the generation token.
+  Only the lock holder computes; the others poll for the entry (stampede
+  protection) and compute themselves only if the holder gives up.
+* Store: a script writes the entry only if the generation token is still the
+  one read *before* the database was queried.
+* Invalidate (after the writer's commit): a new random generation token and the
+  entries deleted, atomically. A reader that queried the old rows before the
+  commit read the old token, so its store is refused: it cannot put stale rows
+  where later readers will find them.
+
+Any Redis error degrades to computing from the database; the circuit stays open
+for a few seconds so a dead cache costs one timeout, not one per request.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from app.cache.stats import CacheStats
+
+log = logging.getLogger(__name__)
+
+CIRCUIT_OPEN_SECONDS = 5.0
+POLL_SECONDS = 0.01
+
+# KEYS: entries hash, generation key, lock key. ARGV: field, lock token, lock ms.
+# Returns {1, value} when the entry exists, {2, generation} when the lock was
+# taken, {3} when another reader holds the lock.
+_GET_OR_LOCK = """
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if value then return {1, value} end
+if redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then
+  return {2, redis.call('GET', KEYS[2]) or ''}
+end
+return {3}
+"""
+
+# KEYS: entries hash, generation key, lock key. ARGV: field, value, expected
+# generation, ttl seconds, lock token. Returns 1 if stored.
+_STORE_IF_CURRENT = """
+local stored = 0
+if (redis.call('GET', KEYS[2]) or '') == ARGV[3] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+  stored = 1
+end
+if redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
+return stored
+"""
+
+
+@dataclass(frozen=True)
+class CacheResult:
+    value: bytes
+    hit: bool
+
+
+class VersionedCache:
+    def __init__(self, client: Redis, prefix: str, ttl: int, lock_timeout: float) -> None:
+        self.client = client
+        self.prefix = prefix
+        self.ttl = ttl
+        self.lock_timeout = lock_timeout
+        self.stats = CacheStats(client, f"{prefix}stats")
+        self._get_or_lock = client.register_script(_GET_OR_LOCK)
+        self._store_if_current = client.register_script(_STORE_IF_CURRENT)
+        self._open_until = 0.0
+        self._state_lock = threading.Lock()
+
+    def _keys(self, namespace: str, field: str) -> tuple[str, str, str]:
+        base = f"{self.prefix}{namespace}"
+        return f"{base}:entries", f"{base}:gen", f"{base}:lock:{field}"
+
+    def get_or_compute(self, namespace: str, field: str, compute: Callable[[], bytes]) -> CacheResult:
+        """The entry's bytes, from the cache when present, else from ``compute()``."""
+        if time.monotonic() < self._open_until:
+            return CacheResult(compute(), hit=False)
+        entries, gen_key, lock_key = self._keys(namespace, field)
+        try:
+            value = self.client.hget(entries, field)
+            if value is not None:
+                self.stats.count("hit")
+                return CacheResult(value, hit=True)
+            return self._miss(entries, gen_key, lock_key, field, compute)
+        except RedisError as exc:
+            self._trip(exc)
+            self.stats.count("error")
+            return CacheResult(compute(), hit=False)
+
+    def _miss(self, entries: str, gen_key: str, lock_key: str, field: str,
+              compute: Callable[[], bytes]) -> CacheResult:
+        token = secrets.token_hex(8)
+        lock_ms = int(self.lock_timeout * 1000)
+        deadline = time.monotonic() + self.lock_timeout
+        keys = [entries, gen_key, lock_key]
+        while True:
+            reply = self._get_or_lock(keys=keys, args=[field, token, lock_ms])
+            if reply[0] == 1:
+                self.stats.count("hit")
+                return CacheResult(reply[1], hit=True)
+            if reply[0] == 2:
+                generation = reply[1]
+                value = compute()
+                self.stats.count("miss")
+                try:
+                    self._store_if_current(keys=keys, args=[field, value, generation, self.ttl, token])
+                except RedisError as exc:
+                    self._trip(exc)
+                return CacheResult(value, hit=False)
+            if time.monotonic() >= deadline:
+                # The lock holder is stuck or gone: answer from the database.
+                self.stats.count("miss")
+                return CacheResult(compute(), hit=False)
+            time.sleep(POLL_SECONDS)
+
+    def invalidate(self, *namespaces: str) -> None:
+        """Drop every entry of these namespaces and refuse stores begun before now."""
+        try:
+            pipe = self.client.pipeline(transaction=True)
+            for namespace in namespaces:
+                entries, gen_key, _ = self._keys(namespace, "")
+                pipe.set(gen_key, secrets.token_hex(8))
+                pipe.delete(entries)
+            pipe.execute()
+        except RedisError as exc:
+            # The TTL bounds how long a stale entry can survive a missed invalidation.
+            self._trip(exc)
+            log.error("cache invalidation of %s failed: %s", ", ".join(namespaces), exc)
+
+    def _trip(self, exc: Exception) -> None:
+        with self._state_lock:
+            already_open = time.monotonic() < self._open_until
+            self._open_until = time.monotonic() + CIRCUIT_OPEN_SECONDS
+        if not already_open:
+            log.warning("cache Redis unavailable (%s); serving from the database for %.0f s",
+                        exc, CIRCUIT_OPEN_SECONDS)

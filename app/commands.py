@@ -1,0 +1,64 @@
+"""Flask CLI commands: `flask seed-demo`."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models.post import Post
+from app.models.types import utcnow
+from app.models.user import User
+
+DEMO_PASSWORD = "filmclub-demo"
+FILMS = ["Seven Samurai", "Spirited Away", "Parasite", "Paterson", "Tokyo Story", "The Handmaiden",
+         "Stalker", "Burning", "In the Mood for Love", "Oldboy", "Cléo from 5 to 7", "Mother",
+         "Decision to Leave", "The Host", "Close-Up", "Late Spring"]
+ANGLES = ["Notes on", "Why we keep returning to", "A second look at", "Discussion thread:",
+          "Screening report:", "Questions after", "Five scenes from", "The sound design of"]
+
+
+def seed_posts(authors: list[User], count: int, rng: random.Random) -> None:
+    """Add ``count`` posts spread over the past year, oldest first, in bulk."""
+    start = utcnow() - timedelta(days=365)
+    step = timedelta(days=365) / max(count, 1)
+    rows = []
+    for i in range(count):
+        film = rng.choice(FILMS)
+        created = start + step * i
+        rows.append({
+            "title": f"{rng.choice(ANGLES)} {film}"[:200],
+            "body": f"{film} came up again at our last meeting.\n\n"
+                    f"Post {i + 1} of the demo data: what did you notice this time?",
+            "author_id": rng.choice(authors).id,
+            "created_at": created, "updated_at": created,
+        })
+    db.session.execute(Post.__table__.insert(), rows)
+
+
+@click.command("seed-demo")
+@click.option("--posts", "post_count", default=300, show_default=True, help="How many posts to create.")
+@click.option("--if-empty", is_flag=True, help="Do nothing if there are posts already.")
+@with_appcontext
+def seed_demo_command(post_count: int, if_empty: bool) -> None:
+    """Load demo members and posts (members share the password shown)."""
+    if if_empty and db.session.scalar(select(func.count()).select_from(Post)):
+        click.echo("demo data: posts exist, nothing to do")
+        return
+    authors = []
+    for name in ("Minji", "Jae", "Hana", "Sora", "Dong"):
+        email = f"{name.lower()}@filmclub.example"
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, name=name)
+            user.set_password(DEMO_PASSWORD)
+            db.session.add(user)
+        authors.append(user)
+    db.session.flush()
+    seed_posts(authors, post_count, random.Random(20181203))
+    db.session.commit()
+    click.echo(f"demo data: {post_count} posts by {len(authors)} members "
+               f"(sign in as minji@filmclub.example / {DEMO_PASSWORD})")

@@ -1,0 +1,1 @@
+"""Front page, health check and metrics."""

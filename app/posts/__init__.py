@@ -1,0 +1,1 @@
+"""Posts: HTML pages, and the queries and changes the JSON API shares."""

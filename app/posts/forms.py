@@ -1,0 +1,17 @@
+from flask_wtf import FlaskForm
+from wtforms import StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from app.models.post import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
+
+
+class PostForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(), Length(max=TITLE_MAX_LENGTH)])
+    body = TextAreaField("Body", validators=[DataRequired(), Length(max=BODY_MAX_LENGTH)])
+    submit = SubmitField("Save")
+
+
+class DeleteForm(FlaskForm):
+    """Empty but for the CSRF token."""
+
+    submit = SubmitField("Delete")

@@ -1,0 +1,51 @@
+"""Post reads as the JSON bytes the API serves, through the cache.
+
+The cached value is the exact response body, so a hit is served without
+parsing or re-encoding anything.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+from sqlalchemy import func, select
+
+from app.cache.post_cache import LISTS_NAMESPACE, detail_namespace, post_cache
+from app.cache.versioned import CacheResult
+from app.extensions import db
+from app.models.post import Post
+
+
+def _dumps(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def list_page_bytes(page: int, per_page: int) -> bytes:
+    total = db.session.scalar(select(func.count()).select_from(Post)) or 0
+    posts = db.session.scalars(
+        select(Post).order_by(Post.created_at.desc(), Post.id.desc())
+        .limit(per_page).offset((page - 1) * per_page)
+    ).unique().all()
+    return _dumps({
+        "items": [post.to_dict() for post in posts],
+        "page": page,
+        "per_page": per_page,
+        "pages": math.ceil(total / per_page) if total else 0,
+        "total": total,
+    })
+
+
+def post_detail_bytes(post_id: int) -> bytes:
+    """The post as JSON, or ``null`` when there is none (cached too, until a post gets that id)."""
+    post = db.session.get(Post, post_id)
+    return _dumps(post.to_dict() if post is not None else None)
+
+
+def cached_list_page(page: int, per_page: int) -> CacheResult:
+    return post_cache().get_or_compute(LISTS_NAMESPACE, f"list:{page}:{per_page}",
+                                       lambda: list_page_bytes(page, per_page))
+
+
+def cached_post_detail(post_id: int) -> CacheResult:
+    return post_cache().get_or_compute(detail_namespace(post_id), "detail",
+                                       lambda: post_detail_bytes(post_id))

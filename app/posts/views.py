@@ -1,0 +1,91 @@
+"""Post pages. They render from the same cached JSON the API serves."""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.cache.versioned import CacheResult
+from app.extensions import db
+from app.models.post import Post
+from app.posts import service
+from app.posts.forms import DeleteForm, PostForm
+from app.posts.queries import cached_list_page, cached_post_detail
+
+bp = Blueprint("posts", __name__, url_prefix="/posts")
+
+
+def _render_cached(result: CacheResult, template: str, **context) -> Response:
+    response = make_response(render_template(template, **context))
+    response.headers["X-Cache"] = "HIT" if result.hit else "MISS"
+    return response
+
+
+def _positive_int_arg(name: str, default: int, maximum: int) -> int:
+    raw = request.args.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        abort(400, f"{name} must be a whole number from 1 to {maximum}")
+    return int(raw)
+
+
+@bp.get("/")
+def index() -> Response:
+    page = _positive_int_arg("page", 1, 10**9)
+    per_page = _positive_int_arg("per_page", current_app.config["POSTS_PER_PAGE"],
+                                 current_app.config["POSTS_MAX_PER_PAGE"])
+    result = cached_list_page(page, per_page)
+    return _render_cached(result, "posts/list.html", data=json.loads(result.value))
+
+
+@bp.get("/<int:post_id>")
+def detail(post_id: int) -> Response:
+    result = cached_post_detail(post_id)
+    post = json.loads(result.value)
+    if post is None:
+        abort(404)
+    return _render_cached(result, "posts/detail.html", post=post, delete_form=DeleteForm())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create() -> Response | str:
+    form = PostForm()
+    if form.validate_on_submit():
+        post = service.create_post(current_user, form.title.data.strip(), form.body.data.strip())
+        flash("Post published.")
+        return redirect(url_for("posts.detail", post_id=post.id))
+    return render_template("posts/form.html", form=form, heading="New post")
+
+
+def _own_post(post_id: int) -> Post:
+    post = db.session.get(Post, post_id) or abort(404)
+    if not service.can_edit(current_user, post):
+        abort(403)
+    return post
+
+
+@bp.route("/<int:post_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(post_id: int) -> Response | str:
+    post = _own_post(post_id)
+    form = PostForm(obj=post)
+    if form.validate_on_submit():
+        service.update_post(post, title=form.title.data.strip(), body=form.body.data.strip())
+        flash("Post updated.")
+        return redirect(url_for("posts.detail", post_id=post.id))
+    return render_template("posts/form.html", form=form, heading="Edit post")
+
+
+@bp.post("/<int:post_id>/delete")
+@login_required
+def delete(post_id: int) -> Response:
+    post = _own_post(post_id)
+    if not DeleteForm().validate_on_submit():
+        abort(400, "the form expired; reload the page and try again")
+    service.delete_post(post)
+    flash("Post deleted.")
+    return redirect(url_for("posts.index"))

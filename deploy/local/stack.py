@@ -1,0 +1,253 @@
+"""`make run`: the whole app in the foreground, logs together, one Ctrl-C to stop it.
+
+Starts, in order: an embedded Redis (unless REDIS_URL is set), a development
+mail server (unless MAIL_SERVER is set), migrations and demo data, then the web
+server (gunicorn), one RQ worker per core (WORKERS) and the scheduler.
+
+Stopping (Ctrl-C or SIGTERM): web, scheduler and workers get SIGTERM first
+(RQ's warm shutdown: a job in progress finishes), up to STOP_TIMEOUT seconds;
+only then the mail server and Redis, so finishing jobs can still record their
+results. Children live in their own process groups (the terminal's Ctrl-C
+reaches only this launcher, which stops them in that order) and are told by
+the kernel to exit if the launcher itself dies, so nothing is left behind.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VAR = ROOT / "var"
+RUN_DIR = VAR / "run"
+SERVICES_ENV = RUN_DIR / "services.env"
+BIN = Path(sys.executable).parent
+COLOURS = ["36", "33", "35", "32", "34", "31", "96", "93"]
+_PR_SET_PDEATHSIG = 1
+_prctl = None  # loaded before any child starts: nothing may be loaded between fork and exec
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM me if the launcher dies (Linux)."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _load_prctl() -> None:
+    global _prctl
+    try:
+        _prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        _prctl = None
+
+
+@dataclass
+class Process:
+    name: str
+    args: list[str]
+    env: dict[str, str]
+    colour: str
+    popen: subprocess.Popen | None = None
+    reader: threading.Thread | None = field(default=None, repr=False)
+
+    def start(self, width: int) -> None:
+        self.popen = subprocess.Popen(
+            self.args, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
+        )
+        prefix = f"\033[{self.colour}m{self.name.ljust(width)} |\033[0m " if sys.stdout.isatty() \
+            else f"{self.name.ljust(width)} | "
+        self.reader = threading.Thread(target=self._pump, args=(prefix,), daemon=True)
+        self.reader.start()
+
+    def _pump(self, prefix: str) -> None:
+        assert self.popen and self.popen.stdout
+        for line in iter(self.popen.stdout.readline, b""):
+            sys.stdout.write(prefix + line.decode(errors="replace"))
+            sys.stdout.flush()
+
+    @property
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.running:
+            try:
+                os.killpg(self.popen.pid, sig)
+            except ProcessLookupError:
+                pass
+
+
+def say(message: str) -> None:
+    print(f"stack | {message}", flush=True)
+
+
+def read_env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.env = dict(os.environ)
+        self.env.setdefault("APP_ENV", "development")
+        self.env["PYTHONUNBUFFERED"] = "1"
+        self.services: list[Process] = []   # redis, mail: stopped last
+        self.app_processes: list[Process] = []
+        self.stopping = threading.Event()
+
+    # -- the embedded services -------------------------------------------------
+    def start_services(self) -> None:
+        from deploy.local.redis_server import free_port, port_in_use
+
+        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        services_env: dict[str, str] = {}
+        if not self.env.get("REDIS_URL"):
+            port = int(read_env("EMBEDDED_REDIS_PORT", "0")) or free_port()
+            if port_in_use(port):
+                raise SystemExit(f"stack | EMBEDDED_REDIS_PORT {port} is in use by something else; choose another")
+            from deploy.local.redis_server import find_redis_binary
+
+            (VAR / "redis").mkdir(parents=True, exist_ok=True)
+            self.services.append(Process("redis", [
+                find_redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(VAR / "redis"),
+                "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction", "--protected-mode", "yes",
+            ], self.env, COLOURS[0]))
+            services_env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        if not self.env.get("MAIL_SERVER"):
+            port = int(read_env("DEV_MAIL_PORT", "0")) or free_port()
+            mail_dir = self.env.get("DEV_MAIL_DIR") or str(VAR / "mail")
+            self.services.append(Process("mail", [
+                str(BIN / "python"), "-m", "deploy.local.mail_catcher", "--port", str(port), "--dir", mail_dir,
+            ], self.env, COLOURS[1]))
+            services_env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port), DEV_MAIL_DIR=mail_dir)
+        self.env.update(services_env)
+        SERVICES_ENV.write_text("".join(f"{k}={v}\n" for k, v in services_env.items()))
+        for process in self.services:
+            process.start(width=9)
+        if "REDIS_URL" in services_env:
+            self._wait_for_redis(services_env["REDIS_URL"])
+
+    def _wait_for_redis(self, url: str) -> None:
+        from redis import Redis
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        client = Redis.from_url(url, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                client.ping()
+                return
+            except RedisConnectionError:
+                time.sleep(0.05)
+        raise SystemExit("stack | the embedded Redis did not start; see its log lines above")
+
+    # -- set-up steps ------------------------------------------------------------
+    def prepare_database(self) -> None:
+        for step in (["db", "upgrade"], ["seed-demo", "--if-empty"]):
+            result = subprocess.run([str(BIN / "flask"), *step], env=self.env, cwd=ROOT)
+            if result.returncode != 0:
+                raise SystemExit(f"stack | `flask {' '.join(step)}` failed (exit {result.returncode})")
+
+    # -- the app's processes -------------------------------------------------------
+    def start_app(self) -> None:
+        redis_url = self.env["REDIS_URL"]
+        port = self.env.get("PORT", "5000")
+        workers = int(self.env.get("WORKERS") or os.cpu_count() or 1)
+        web_workers = self.env.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
+        self.app_processes.append(Process("web", [
+            str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", web_workers,
+            "--access-logfile", "-", "--graceful-timeout", "20", "app:create_app()",
+        ], self.env, COLOURS[2]))
+        for n in range(1, workers + 1):
+            self.app_processes.append(Process(f"worker.{n}", [
+                str(BIN / "rq"), "worker", "--url", redis_url, "--worker-class", "jobs.worker.AppWorker",
+                "--name", f"{os.uname().nodename}.{os.getpid()}.worker{n}", "high", "default", "low",
+            ], self.env, COLOURS[(2 + n) % len(COLOURS)]))
+        self.app_processes.append(Process("scheduler", [
+            str(BIN / "rqscheduler"), "--url", redis_url, "--interval", "1",
+        ], self.env, COLOURS[7]))
+        for process in self.app_processes:
+            process.start(width=9)
+        say(f"film club on  http://127.0.0.1:{port}/   (demo sign-in: minji@filmclub.example / filmclub-demo)")
+        say(f"API document   http://127.0.0.1:{port}/api/openapi.json")
+        say(f"health         http://127.0.0.1:{port}/healthz    metrics: http://127.0.0.1:{port}/metrics")
+        if "DEV_MAIL_DIR" in self.env:
+            say(f"caught mail    http://127.0.0.1:{port}/dev/mail")
+        say(f"queues         .venv/bin/rq info --url {redis_url}   (or: make info)")
+        say("Ctrl-C stops everything")
+
+    # -- stopping -------------------------------------------------------------------
+    def stop(self) -> None:
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        say("stopping: web, scheduler and workers first (workers finish their current job)")
+        timeout = float(self.env.get("STOP_TIMEOUT", "30"))
+        self._stop_group(self.app_processes, timeout)
+        self._stop_group(self.services, 10)
+        say("stopped")
+
+    def _stop_group(self, processes: list[Process], timeout: float) -> None:
+        for process in processes:
+            process.signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in processes:
+            while process.running and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if process.running:
+                say(f"{process.name} did not stop in {timeout:.0f} s: killing it")
+                process.signal(signal.SIGKILL)
+            if process.popen is not None:
+                process.popen.wait()
+            if process.reader is not None:
+                process.reader.join(timeout=1)
+
+    def watch(self) -> int:
+        """Block until a signal arrives or a process dies; return the exit code."""
+        everything = self.services + self.app_processes
+        while not self.stopping.is_set():
+            for process in everything:
+                if not process.running:
+                    say(f"{process.name} exited with {process.popen.returncode}; stopping the rest")
+                    return 1
+            time.sleep(0.2)
+        return 0
+
+
+def main() -> int:
+    _load_prctl()
+    stack = Stack()
+    stop_requested = threading.Event()
+
+    def request_stop(signum, frame) -> None:
+        stop_requested.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, request_stop)
+    code = 0
+    try:
+        stack.start_services()
+        stack.prepare_database()
+        stack.start_app()
+        code = stack.watch()
+    except KeyboardInterrupt:
+        code = 0
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+        SERVICES_ENV.unlink(missing_ok=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

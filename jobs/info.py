@@ -1,0 +1,25 @@
+"""`make info`: run `rq info` against the project's queue Redis.
+
+Uses REDIS_URL, or the embedded Redis that a running `make run` recorded.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from app.config import SERVICES_ENV_FILE, read_env_file
+
+
+def main() -> int:
+    url = os.environ.get("REDIS_URL") or read_env_file(SERVICES_ENV_FILE).get("REDIS_URL")
+    if not url:
+        print("no queue Redis: set REDIS_URL, or start the app with `make run` first", file=sys.stderr)
+        return 1
+    rq = Path(sys.executable).with_name("rq")
+    os.execv(str(rq), [str(rq), "info", "--url", url, *sys.argv[1:]])
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main())

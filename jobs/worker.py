@@ -1,0 +1,58 @@
+"""Worker classes that give every job the application context, set up once.
+
+Start a worker with::
+
+    rq worker --url "$REDIS_URL" --worker-class jobs.worker.AppWorker high default low
+
+The app is created once when the worker starts (not per job, and not as a side
+effect of importing a module). ``AppWorker`` forks a work horse per job, as
+rq's default worker does; the horse drops the database connections inherited
+from the parent so two processes never share one socket. ``AppSimpleWorker``
+runs jobs in the worker process itself (no fork), for batch-heavy queues.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from rq import SimpleWorker, Worker
+from rq.job import Job
+from rq.queue import Queue
+
+
+class _AppContextMixin:
+    app: Flask
+
+    def _init_app(self, app: Flask | None) -> None:
+        if app is None:
+            from app import create_app
+
+            app = create_app()
+        # rq's CLI logs through its own handler; don't print every line twice.
+        logging.getLogger("rq").propagate = False
+        self.app = app
+
+    def perform_job(self, job: Job, queue: Queue) -> bool:
+        with self.app.app_context():
+            return super().perform_job(job, queue)  # type: ignore[misc]
+
+
+class AppWorker(_AppContextMixin, Worker):
+    def __init__(self, *args: Any, app: Flask | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_app(app)
+
+    def main_work_horse(self, job: Job, queue: Queue) -> None:
+        # In the forked horse: forget the parent's pooled DB connections.
+        from app.extensions import db
+
+        with self.app.app_context():
+            db.engine.dispose(close=False)
+        super().main_work_horse(job, queue)
+
+
+class AppSimpleWorker(_AppContextMixin, SimpleWorker):
+    def __init__(self, *args: Any, app: Flask | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._init_app(app)

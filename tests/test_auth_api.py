@@ -1,0 +1,61 @@
+"""Sign-up, sign-in and sign-out over JSON."""
+from tests.conftest import login
+
+
+def signup(client, **fields):
+    body = {"email": "Ada@Example.com", "name": "Ada", "password": "correct-horse", **fields}
+    return client.post("/api/auth/signup", json=body)
+
+
+def test_signup_creates_member_and_signs_in(client):
+    response = signup(client)
+    assert response.status_code == 201
+    data = response.get_json()
+    assert data["user"]["email"] == "ada@example.com"
+    assert "welcome email" in data["message"]
+    assert client.get("/api/auth/me").get_json()["user"]["name"] == "Ada"
+
+
+def test_signup_twice_is_409(client):
+    signup(client)
+    client.post("/api/auth/logout")
+    response = signup(client, email="ADA@example.com")
+    assert response.status_code == 409
+
+
+def test_signup_bad_input_is_422(client):
+    assert signup(client, email="not-an-email").status_code == 422
+    assert signup(client, password="short").status_code == 422
+    response = client.post("/api/auth/signup", json={"email": "a@example.com"})
+    assert response.status_code == 422
+    assert {d["field"] for d in response.get_json()["details"]} == {"name", "password"}
+
+
+def test_login_wrong_password_is_401(client, make_user):
+    make_user()
+    response = client.post("/api/auth/login", json={"email": "ada@example.com", "password": "nope"})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid email or password"
+
+
+def test_logout_ends_the_session(client, make_user):
+    make_user()
+    login(client)
+    assert client.post("/api/auth/logout").status_code == 204
+    assert client.get("/api/auth/me").status_code == 401
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(client, make_user):
+    make_user()
+    cookie = login(client).headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_cross_site_form_post_is_refused(client, make_user):
+    """A form on another site can send text/plain; the API only takes application/json."""
+    make_user()
+    login(client)
+    response = client.post("/api/posts", data='{"title": "x", "body": "y"}', content_type="text/plain")
+    assert response.status_code == 415
+    assert client.post("/api/auth/logout", data="x=1",
+                       content_type="application/x-www-form-urlencoded").status_code == 415

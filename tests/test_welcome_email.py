@@ -1,0 +1,58 @@
+"""Seed step 1: the welcome email is sent by an RQ worker, after the user row commits."""
+from redis import Redis
+from rq import Queue
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models.delivery import SENT, Delivery
+
+
+def test_welcome_email_arrives_through_a_worker(app, client, smtp, run_jobs, redis_url):
+    response = client.post("/api/auth/signup",
+                           json={"email": "new@example.com", "name": "Newcomer", "password": "long-enough"})
+    assert response.status_code == 201
+    user_id = response.get_json()["user"]["id"]
+    queue = Queue("default", connection=Redis.from_url(redis_url))
+    job = queue.fetch_job(f"welcome-email-{user_id}")
+    assert job is not None and job.func_name == "jobs.email.send_welcome_email" and job.args == (user_id,)
+    assert smtp.to("new@example.com") == []  # the request did not send it
+    run_jobs()
+    messages = smtp.to("new@example.com")
+    assert len(messages) == 1
+    assert messages[0]["Subject"] == "Welcome to the film club"
+    assert "Newcomer" in messages[0].get_content()
+    with app.app_context():
+        delivery = db.session.scalar(select(Delivery).where(Delivery.user_id == user_id))
+        assert delivery.status == SENT and delivery.provider_response.startswith("250")
+
+
+def test_job_is_not_enqueued_when_the_transaction_rolls_back(app, redis_url):
+    from jobs.enqueue import enqueue_after_commit
+
+    with app.app_context():
+        enqueue_after_commit("jobs.email.send_welcome_email", 1, job_id="welcome-email-1")
+        db.session.rollback()
+        enqueue_after_commit("jobs.email.send_welcome_email", 2, job_id="welcome-email-2")
+        db.session.commit()
+    queue = Queue("default", connection=Redis.from_url(redis_url))
+    assert queue.job_ids == ["welcome-email-2"]
+
+
+def test_running_the_job_twice_sends_once(app, client, smtp, run_jobs, redis_url):
+    client.post("/api/auth/signup", json={"email": "twice@example.com", "name": "T", "password": "long-enough"})
+    run_jobs()
+    user_id = client.get("/api/auth/me").get_json()["user"]["id"]
+    Queue("default", connection=Redis.from_url(redis_url)).enqueue(
+        "jobs.email.send_welcome_email", user_id, job_id="welcome-email-again")
+    run_jobs()
+    assert len(smtp.to("twice@example.com")) == 1
+
+
+def test_permanent_refusal_marks_delivery_failed(app, client, smtp, run_jobs):
+    smtp.refuse_permanently.add("gone@example.com")
+    client.post("/api/auth/signup", json={"email": "gone@example.com", "name": "G", "password": "long-enough"})
+    run_jobs()
+    with app.app_context():
+        delivery = db.session.scalar(select(Delivery).where(Delivery.recipient == "gone@example.com"))
+        assert delivery.status == "failed"
+        assert "550" in delivery.last_error
