@@ -60,10 +60,12 @@ def register_blueprints(app: Flask) -> None:
     from app.extensions import csrf
     from app.main.views import bp as main_bp
     from app.posts.views import bp as posts_bp
+    from app.screenings.views import bp as screenings_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(posts_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(screenings_bp)
     # The JSON API accepts only application/json bodies (which a cross-site form
     # cannot send) on a SameSite=Lax cookie, so it needs no CSRF token.
     csrf.exempt(api_bp)
@@ -78,3 +80,6 @@ def register_commands(app: Flask) -> None:
     from app.commands import seed_demo_command
 
     app.cli.add_command(seed_demo_command)
+    from scheduler.cli import schedule_cli
+
+    app.cli.add_command(schedule_cli)

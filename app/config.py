@@ -81,6 +81,37 @@ def derive_cache_url(queue_url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{db + 1}"))
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_leads(value: str) -> tuple[int, ...]:
+    """``"1d,1h"`` -> (86400, 3600): reminder lead times, longest first."""
+    leads = []
+    for part in value.split(","):
+        part = part.strip().lower()
+        if len(part) < 2 or part[-1] not in _UNITS or not part[:-1].isdigit() or int(part[:-1]) == 0:
+            raise ConfigError(f"REMINDER_LEADS: {part!r} is not a duration like 1d, 1h, 30m or 10s")
+        leads.append(int(part[:-1]) * _UNITS[part[-1]])
+    return tuple(sorted(set(leads), reverse=True))
+
+
+def parse_clock(name: str, value: str) -> str:
+    hours, _, minutes = value.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise ConfigError(f"{name} must be a local time HH:MM, got {value!r}")
+    return f"{int(hours):02d}:{int(minutes):02d}"
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"APP_TIMEZONE: unknown time zone {value!r}") from None
+    return value
+
+
 def _development_secret_key() -> str:
     """A development key kept under var/ so sessions survive restarts."""
     path = VAR_DIR / "secret_key"
@@ -152,7 +183,12 @@ class Config:
             DEV_MAIL_DIR=env.get("DEV_MAIL_DIR", str(VAR_DIR / "mail")) if development else env.get("DEV_MAIL_DIR", ""),
             PORT=_int("PORT", env.get("PORT"), 5000),
             WORKERS=_int("WORKERS", env.get("WORKERS"), os.cpu_count() or 1),
-            APP_TIMEZONE=env.get("APP_TIMEZONE", "Asia/Seoul"),
+            APP_TIMEZONE=_timezone(env.get("APP_TIMEZONE", "Asia/Seoul")),
+            REMINDER_LEADS=parse_leads(env.get("REMINDER_LEADS", "1d,1h")),
+            DAILY_NOTIFICATIONS_AT=parse_clock("DAILY_NOTIFICATIONS_AT", env.get("DAILY_NOTIFICATIONS_AT", "09:00")),
+            REMINDER_SWEEP_SECONDS=_int("REMINDER_SWEEP_SECONDS", env.get("REMINDER_SWEEP_SECONDS"), 30),
+            SCHEDULER_RESYNC_SECONDS=_int("SCHEDULER_RESYNC_SECONDS", env.get("SCHEDULER_RESYNC_SECONDS"), 60),
+            DELIVERY_RETENTION_DAYS=_int("DELIVERY_RETENTION_DAYS", env.get("DELIVERY_RETENTION_DAYS"), 90),
             POSTS_PER_PAGE=_int("POSTS_PER_PAGE", env.get("POSTS_PER_PAGE"), 20),
             POSTS_MAX_PER_PAGE=_int("POSTS_MAX_PER_PAGE", env.get("POSTS_MAX_PER_PAGE"), 1000),
             SESSION_COOKIE_HTTPONLY=True,

@@ -9,9 +9,11 @@ from pydantic.json_schema import models_json_schema
 
 from app.api import bp
 from app.api import schemas as s
+from app.api import screening_schemas as ss
 
 _MODELS = [s.PostCreate, s.PostUpdate, s.PostOut, s.PostPage, s.SignupRequest, s.LoginRequest,
-           s.AuthAnswer, s.UserOut, s.ErrorOut]
+           s.AuthAnswer, s.UserOut, s.ErrorOut, ss.ScreeningCreate, ss.ScreeningUpdate, ss.ScreeningOut,
+           ss.ScreeningList]
 
 
 def _ref(model: type) -> dict[str, str]:
@@ -28,11 +30,12 @@ def _body(model: type) -> dict[str, Any]:
 
 def _errors(*codes: int) -> dict[str, Any]:
     meaning = {400: "Bad request (malformed JSON, bad query)", 401: "Not signed in",
-               403: "Not allowed", 404: "Not found", 409: "Conflict", 415: "Body is not application/json",
+               403: "Not allowed", 404: "Not found", 409: "Conflict (state does not allow it)", 415: "Body is not application/json",
                422: "Invalid input (see details)"}
     return {str(code): _json(s.ErrorOut, meaning[code]) for code in codes}
 
 
+SCREENING_ID = {"name": "screening_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 POST_ID = {"name": "post_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 CACHE_HEADER = {"X-Cache": {"description": "HIT when served from the cache Redis, else MISS",
                             "schema": {"type": "string", "enum": ["HIT", "MISS"]}}}
@@ -79,6 +82,34 @@ def openapi_document() -> dict[str, Any]:
                                         **_errors(400, 401, 403, 404, 415, 422)}},
                 "delete": {"summary": "Delete your post", "security": cookie,
                            "responses": {"204": {"description": "Deleted"}, **_errors(401, 403, 404)}},
+            },
+            "/api/screenings": {
+                "get": {"summary": "Upcoming screenings",
+                        "responses": {"200": _json(ss.ScreeningList, "Upcoming, soonest first")}},
+                "post": {"summary": "Create a screening (admins)", "security": cookie,
+                         "requestBody": _body(ss.ScreeningCreate),
+                         "responses": {"201": _json(ss.ScreeningOut, "Created; reminders scheduled"),
+                                       **_errors(400, 401, 403, 415, 422)}},
+            },
+            "/api/screenings/{screening_id}": {
+                "parameters": [SCREENING_ID],
+                "get": {"summary": "One screening", "responses": {"200": _json(ss.ScreeningOut, "It"),
+                                                                  **_errors(404)}},
+                "patch": {"summary": "Change or move a screening (admins); pending reminders move with it",
+                          "security": cookie, "requestBody": _body(ss.ScreeningUpdate),
+                          "responses": {"200": _json(ss.ScreeningOut, "Changed"),
+                                        **_errors(400, 401, 403, 404, 409, 415, 422)}},
+                "delete": {"summary": "Cancel a screening (admins); its reminders are cancelled",
+                           "security": cookie,
+                           "responses": {"204": {"description": "Cancelled"}, **_errors(401, 403, 404)}},
+            },
+            "/api/screenings/{screening_id}/rsvp": {
+                "parameters": [SCREENING_ID],
+                "post": {"summary": "RSVP; reminders follow by your preferred channel", "security": cookie,
+                         "responses": {"201": _json(ss.ScreeningOut, "Seat taken"),
+                                       **_errors(401, 403, 404, 409)}},
+                "delete": {"summary": "Cancel your RSVP and its reminders", "security": cookie,
+                           "responses": {"204": {"description": "Cancelled"}, **_errors(401, 404)}},
             },
             "/api/auth/signup": {"post": {
                 "summary": "Create an account (signs you in; a welcome email is sent by a worker)",

@@ -170,7 +170,7 @@ class Stack:
                 "--name", f"{os.uname().nodename}.{os.getpid()}.worker{n}", "high", "default", "low",
             ], self.env, COLOURS[(2 + n) % len(COLOURS)]))
         self.app_processes.append(Process("scheduler", [
-            str(BIN / "rqscheduler"), "--url", redis_url, "--interval", "1",
+            str(BIN / "python"), "-m", "scheduler", "--url", redis_url, "--interval", "1",
         ], self.env, COLOURS[7]))
         for process in self.app_processes:
             process.start(width=9)

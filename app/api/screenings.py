@@ -1,0 +1,95 @@
+"""Screenings and RSVPs over JSON."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Response, jsonify
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from app.api import bp
+from app.api.errors import APIError, parse_json
+from app.api.screening_schemas import ScreeningCreate, ScreeningUpdate
+from app.extensions import db
+from app.models.screening import ACTIVE, Screening
+from app.models.types import utcnow
+from app.screenings import service
+
+
+def admin_required(view):
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_admin:
+            raise APIError(403, "only admins can manage screenings")
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _screening(screening_id: int) -> Screening:
+    screening = db.session.get(Screening, screening_id)
+    if screening is None:
+        raise APIError(404, f"no screening with id {screening_id}")
+    return screening
+
+
+def _service_call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except service.ScreeningError as exc:
+        db.session.rollback()
+        raise APIError(exc.status, exc.message) from None
+
+
+@bp.get("/screenings")
+def list_screenings() -> Response:
+    screenings = db.session.scalars(
+        select(Screening).where(Screening.status == ACTIVE, Screening.starts_at > utcnow())
+        .order_by(Screening.starts_at)).all()
+    return jsonify({"items": [service.to_dict(s, current_user) for s in screenings]})
+
+
+@bp.get("/screenings/<int:screening_id>")
+def get_screening(screening_id: int) -> Response:
+    return jsonify(service.to_dict(_screening(screening_id), current_user))
+
+
+@bp.post("/screenings")
+@admin_required
+def create_screening() -> tuple[Response, int, dict]:
+    data = parse_json(ScreeningCreate)
+    screening = _service_call(service.create_screening, current_user, **data.model_dump())
+    return jsonify(service.to_dict(screening)), 201, {"Location": f"/api/screenings/{screening.id}"}
+
+
+@bp.patch("/screenings/<int:screening_id>")
+@admin_required
+def update_screening(screening_id: int) -> Response:
+    screening = _screening(screening_id)
+    data = parse_json(ScreeningUpdate)
+    _service_call(service.update_screening, screening, **data.model_dump(exclude_unset=True))
+    return jsonify(service.to_dict(screening))
+
+
+@bp.delete("/screenings/<int:screening_id>")
+@admin_required
+def cancel_screening(screening_id: int) -> tuple[str, int]:
+    _service_call(service.cancel_screening, _screening(screening_id))
+    return "", 204
+
+
+@bp.post("/screenings/<int:screening_id>/rsvp")
+@login_required
+def rsvp(screening_id: int) -> tuple[Response, int]:
+    if not getattr(current_user, "is_verified", True):
+        raise APIError(403, "verify your account before you RSVP")
+    screening = _screening(screening_id)
+    _service_call(service.rsvp, current_user, screening)
+    return jsonify(service.to_dict(screening, current_user)), 201
+
+
+@bp.delete("/screenings/<int:screening_id>/rsvp")
+@login_required
+def cancel_rsvp(screening_id: int) -> tuple[str, int]:
+    _service_call(service.cancel_rsvp, current_user, _screening(screening_id))
+    return "", 204

@@ -1,0 +1,1 @@
+"""Screenings and RSVPs: HTML pages, and the service the JSON API shares."""

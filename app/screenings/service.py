@@ -1,0 +1,108 @@
+"""Screening and RSVP changes; each keeps the reminder rows and scheduled jobs in step."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models.screening import ACTIVE, CANCELLED, Rsvp, Screening
+from app.models.types import utcnow
+from app.models.user import User
+from scheduler import reminders
+
+
+class ScreeningError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def rsvp_count(screening_id: int) -> int:
+    return db.session.scalar(select(func.count()).select_from(Rsvp).where(Rsvp.screening_id == screening_id)) or 0
+
+
+def _future(starts_at: datetime) -> datetime:
+    if starts_at <= utcnow():
+        raise ScreeningError(422, "starts_at must be in the future")
+    # Whole seconds: rq-scheduler keeps times as whole Unix seconds.
+    return starts_at.replace(microsecond=0)
+
+
+def create_screening(creator: User, *, title: str, film: str, starts_at: datetime, place: str,
+                     capacity: int) -> Screening:
+    screening = Screening(title=title, film=film, starts_at=_future(starts_at), place=place,
+                          capacity=capacity, status=ACTIVE, created_by_id=creator.id)
+    db.session.add(screening)
+    db.session.flush()
+    reminders.schedule_after_commit(screening)
+    db.session.commit()
+    return screening
+
+
+def update_screening(screening: Screening, **changes) -> Screening:
+    if screening.status == CANCELLED:
+        raise ScreeningError(409, "this screening is cancelled")
+    if "starts_at" in changes:
+        changes["starts_at"] = _future(changes["starts_at"])
+    if "capacity" in changes and changes["capacity"] < rsvp_count(screening.id):
+        raise ScreeningError(409, "capacity cannot be below the number of RSVPs")
+    moved = "starts_at" in changes and changes["starts_at"] != screening.starts_at
+    for name, value in changes.items():
+        setattr(screening, name, value)
+    if moved:
+        reminders.move_reminders(screening)
+        reminders.schedule_after_commit(screening)
+    db.session.commit()
+    return screening
+
+
+def cancel_screening(screening: Screening) -> None:
+    if screening.status == CANCELLED:
+        return
+    screening.status = CANCELLED
+    reminders.cancel_reminders(screening.id)
+    reminders.schedule_after_commit(screening)
+    db.session.commit()
+
+
+def rsvp(user: User, screening: Screening) -> Rsvp:
+    # Lock the screening row (PostgreSQL) so two last-seat RSVPs cannot both win.
+    screening = db.session.scalar(select(Screening).where(Screening.id == screening.id).with_for_update())
+    if screening.status == CANCELLED:
+        raise ScreeningError(409, "this screening is cancelled")
+    if screening.starts_at <= utcnow():
+        raise ScreeningError(409, "this screening has already started")
+    if db.session.scalar(select(Rsvp).where(Rsvp.screening_id == screening.id, Rsvp.user_id == user.id)):
+        raise ScreeningError(409, "you have already RSVPed to this screening")
+    if rsvp_count(screening.id) >= screening.capacity:
+        raise ScreeningError(409, "this screening is full")
+    entry = Rsvp(screening_id=screening.id, user_id=user.id)
+    db.session.add(entry)
+    reminders.add_reminders(entry, screening)
+    db.session.commit()
+    return entry
+
+
+def cancel_rsvp(user: User, screening: Screening) -> None:
+    entry = db.session.scalar(select(Rsvp).where(Rsvp.screening_id == screening.id, Rsvp.user_id == user.id))
+    if entry is None:
+        raise ScreeningError(404, "you have no RSVP for this screening")
+    db.session.delete(entry)
+    reminders.cancel_reminders(screening.id, user.id)
+    db.session.commit()
+
+
+def to_dict(screening: Screening, user: User | None = None) -> dict:
+    taken = rsvp_count(screening.id)
+    data = {
+        "id": screening.id, "title": screening.title, "film": screening.film,
+        "starts_at": screening.starts_at.isoformat(), "place": screening.place,
+        "capacity": screening.capacity, "status": screening.status,
+        "rsvp_count": taken, "seats_left": max(screening.capacity - taken, 0),
+    }
+    if user is not None and user.is_authenticated:
+        data["you_rsvped"] = db.session.scalar(
+            select(func.count()).select_from(Rsvp)
+            .where(Rsvp.screening_id == screening.id, Rsvp.user_id == user.id)) == 1
+    return data

@@ -1,0 +1,86 @@
+"""Seed step 7: each morning, the day's screening notifications, queued and sent in order.
+
+One job per screening, chained with RQ dependencies in order of screening
+time, so the 18:00 screening's notices go out only after the 14:00 one's.
+Running it twice on a day sends nothing twice (idempotency keys per day,
+screening and member).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template
+from rq.job import Dependency
+from sqlalchemy import String, and_, case, cast, exists, insert, literal, select
+
+from app.extensions import db
+from app.models.delivery import PENDING, Delivery
+from app.models.screening import ACTIVE, Rsvp, Screening
+from app.models.types import utcnow
+from app.models.user import User
+from jobs.enqueue import enqueue_now
+
+QUEUE = "default"
+
+
+def local_day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def _key_prefix(day: date, screening_id: int) -> str:
+    return f"daily:{day.isoformat()}:{screening_id}:"
+
+
+def queue_todays_notifications(day: str | None = None) -> str:
+    zone = ZoneInfo(current_app.config["APP_TIMEZONE"])
+    today = date.fromisoformat(day) if day else utcnow().astimezone(zone).date()
+    start, end = local_day_bounds(today, zone)
+    screenings = db.session.scalars(
+        select(Screening).where(Screening.status == ACTIVE, Screening.starts_at >= start, Screening.starts_at < end)
+        .order_by(Screening.starts_at, Screening.id)).all()
+    previous = None
+    for screening in screenings:
+        _create_deliveries(today, screening, zone)
+        job_id = f"daily-{today.isoformat()}-{screening.id}"
+        depends = Dependency(jobs=[previous], allow_failure=True) if previous else None
+        if enqueue_now("scheduler.daily.send_screening_notifications", today.isoformat(), screening.id,
+                       job_id=job_id, queue=QUEUE, depends_on=depends):
+            previous = job_id
+    return f"{len(screenings)} screenings on {today.isoformat()}"
+
+
+def _create_deliveries(day: date, screening: Screening, zone: ZoneInfo) -> None:
+    prefix = _key_prefix(day, screening.id)
+    key = literal(prefix) + cast(User.id, String)
+    sms = (User.notification_channel == "sms") & User.phone.is_not(None)
+    now = utcnow()
+    local_start = screening.starts_at.astimezone(zone)
+    body = render_template("email/daily.txt", screening=screening, local_start=local_start)
+    db.session.execute(insert(Delivery).from_select(
+        ["idempotency_key", "channel", "kind", "recipient", "user_id", "subject", "body", "status",
+         "attempts", "due_at", "created_at"],
+        select(key, case((sms, literal("sms")), else_=literal("email")), literal("daily"),
+               case((sms, User.phone), else_=User.email), User.id,
+               literal(f"Today {local_start:%H:%M}: {screening.title}"), literal(body), literal(PENDING),
+               literal(0), literal(now, type_=Delivery.__table__.c.due_at.type),
+               literal(now, type_=Delivery.__table__.c.created_at.type))
+        .join(Rsvp, and_(Rsvp.user_id == User.id, Rsvp.screening_id == screening.id))
+        .where(~exists().where(Delivery.idempotency_key == key))
+        .order_by(User.id)))
+    db.session.commit()
+
+
+def send_screening_notifications(day: str, screening_id: int) -> str:
+    """Send one screening's notices, one after another."""
+    from jobs.email import send_email_delivery
+
+    ids = db.session.scalars(
+        select(Delivery.id).where(Delivery.idempotency_key.startswith(_key_prefix(date.fromisoformat(day),
+                                                                                   screening_id)),
+                                  Delivery.status == PENDING).order_by(Delivery.id)).all()
+    for delivery_id in ids:
+        send_email_delivery(delivery_id)
+    return f"sent {len(ids)} notices for screening {screening_id}"
