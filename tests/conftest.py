@@ -51,10 +51,29 @@ def smtp(smtp_server: SMTPServer):
     smtp_server.handler.reset()
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of this run's own on the TEST_DATABASE_URL server, dropped at the end,
+    so two test runs on one server (CI and a developer, two branches) never share tables."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(os.environ["TEST_DATABASE_URL"])
+    name = f"filmclub_test_{uuid.uuid4().hex[:10]}"
+    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield base.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=DATABASES)
 def database_url(request, tmp_path: Path) -> str:
     if request.param == "postgresql":
-        return os.environ["TEST_DATABASE_URL"]
+        return request.getfixturevalue("postgres_url")
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
