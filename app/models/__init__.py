@@ -1,6 +1,8 @@
 """Database models. Importing this package registers every table with SQLAlchemy."""
 from app.models.delivery import Delivery
 from app.models.post import Post
+from app.models.social_account import SocialAccount
 from app.models.user import User
+from app.models.verification_code import VerificationCode
 
-__all__ = ["Delivery", "Post", "User"]
+__all__ = ["Delivery", "Post", "SocialAccount", "User", "VerificationCode"]
