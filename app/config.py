@@ -169,7 +169,7 @@ class Config:
 SOCIAL_PROVIDERS = ("kakao", "naver", "google")
 # Endpoint overrides per provider (<PROVIDER>_AUTHORIZE_URL etc.): empty means the provider's real URL.
 # They exist so tests (and a local fake provider) can run the whole OAuth flow on 127.0.0.1.
-SOCIAL_ENDPOINTS = ("AUTHORIZE_URL", "TOKEN_URL", "USERINFO_URL", "JWKS_URL")
+SOCIAL_ENDPOINTS = ("AUTHORIZE_URL", "TOKEN_URL", "USERINFO_URL")
 
 
 def accounts_settings(env: Mapping[str, str], app_env: str, redis_url: str) -> dict[str, object]:
@@ -208,6 +208,6 @@ def accounts_settings(env: Mapping[str, str], app_env: str, redis_url: str) -> d
         prefix = provider.upper()
         settings[f"{prefix}_CLIENT_ID"] = env.get(f"{prefix}_CLIENT_ID", "")
         settings[f"{prefix}_CLIENT_SECRET"] = env.get(f"{prefix}_CLIENT_SECRET", "")
-        for endpoint in SOCIAL_ENDPOINTS:
+        for endpoint in SOCIAL_ENDPOINTS + (("JWKS_URL",) if provider == "google" else ()):
             settings[f"{prefix}_{endpoint}"] = env.get(f"{prefix}_{endpoint}", "")
     return settings

@@ -121,3 +121,16 @@ def test_html_signup_refuses_a_malformed_phone(client):
                                                  "password": "long-enough", "phone": "12",
                                                  "channel": "sms", "csrf_token": csrf_token(form)})
     assert response.status_code == 400 and "not a valid phone number" in response.get_data(as_text=True)
+
+
+def test_html_sign_in_is_rate_limited_with_a_429_page(app_factory):
+    app = app_factory(RATELIMIT_LOGIN="2 per minute")
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    for _ in range(2):
+        client.post("/auth/login", data={"email": "x@example.com", "password": "nope",
+                                         "csrf_token": csrf_token(page)})
+    limited = client.post("/auth/login", data={"email": "x@example.com", "password": "nope",
+                                               "csrf_token": csrf_token(page)})
+    assert limited.status_code == 429 and "too many requests" in limited.get_data(as_text=True)
+    assert limited.headers["Retry-After"].isdigit()

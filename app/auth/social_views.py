@@ -55,6 +55,9 @@ def callback(provider: str) -> Response:
         answer = client.get(spec.userinfo_url, token=token)
         answer.raise_for_status()
         profile = social.parse_profile(provider, answer.json())
+        id_claims = token.get("userinfo")  # OpenID Connect providers: the verified id_token
+        if id_claims and str(id_claims.get("sub")) != profile.subject:
+            raise OAuthError("invalid_token", "the id_token and the userinfo disagree about who you are")
     except OAuthError as exc:
         abort(400, f"{spec.label} sign-in failed: {exc.description or exc.error}; please start again")
     except (requests.RequestException, ValueError) as exc:
