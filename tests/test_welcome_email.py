@@ -26,7 +26,8 @@ def test_welcome_email_arrives_through_a_worker(app, client, smtp, run_jobs, red
     assert messages[0]["Subject"] == "Welcome to the film club"
     assert "Newcomer" in messages[0].get_content()
     with app.app_context():
-        delivery = db.session.scalar(select(Delivery).where(Delivery.user_id == user_id))
+        delivery = db.session.scalar(select(Delivery).where(Delivery.user_id == user_id,
+                                                            Delivery.kind == "welcome"))
         assert delivery.status == SENT and delivery.provider_response.startswith("250")
 
 

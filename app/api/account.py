@@ -18,8 +18,7 @@ from app.auth.service import find_user_by_email, normalise_email
 
 INVALID_CODE = ("this code is not valid: it is wrong, expired or already used, or too many wrong "
                 "attempts were made; check the email address or ask for a new code")
-RESEND_ANSWER = ("if an account with this email needs verifying, a new code is on its way; "
-                 "codes are valid for 10 minutes")
+RESEND_ANSWER = "if an account with this email needs verifying, a new code is on its way"
 
 
 @bp.post("/auth/verify")
