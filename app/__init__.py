@@ -53,9 +53,17 @@ def register_extensions(app: Flask) -> None:
 
     init_login(app)
 
+    from app.accounts.limits import init_limiter
+    from app.auth.social import init_social
+
+    init_limiter(app)
+    init_social(app)
+
 
 def register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
     from app.api import bp as api_bp
+    from app.auth.social_views import bp as social_bp
     from app.auth.views import bp as auth_bp
     from app.extensions import csrf
     from app.main.views import bp as main_bp
@@ -66,11 +74,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(posts_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(screenings_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(social_bp)
     # The JSON API accepts only application/json bodies (which a cross-site form
     # cannot send) on a SameSite=Lax cookie, so it needs no CSRF token.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
-    if app.config["DEV_MAIL_DIR"] and app.config["APP_ENV"] != "production":
+    if (app.config["DEV_MAIL_DIR"] or app.config["DEV_SMS_DIR"]) and app.config["APP_ENV"] != "production":
         from app.dev.views import bp as dev_bp
 
         app.register_blueprint(dev_bp)

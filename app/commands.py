@@ -49,11 +49,12 @@ def seed_demo_command(post_count: int, if_empty: bool) -> None:
         click.echo("demo data: posts exist, nothing to do")
         return
     authors = []
-    for name in ("Minji", "Jae", "Hana", "Sora", "Dong"):
+    for number, name in enumerate(("Minji", "Jae", "Hana", "Sora", "Dong")):
         email = f"{name.lower()}@filmclub.example"
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None:
-            user = User(email=email, name=name)
+            # Demo members are verified (they may post) and have demo mobile numbers.
+            user = User(email=email, name=name, phone=f"+82100000000{number}", email_verified_at=utcnow())
             user.set_password(DEMO_PASSWORD)
             db.session.add(user)
         authors.append(user)

@@ -198,4 +198,52 @@ class Config:
             REMEMBER_COOKIE_SAMESITE="Lax",
             REMEMBER_COOKIE_SECURE=_bool(env.get("SESSION_COOKIE_SECURE"), default=app_env == "production"),
             WTF_CSRF_TIME_LIMIT=None,
+            **accounts_settings(env, app_env, redis_url),
         )
+
+
+SOCIAL_PROVIDERS = ("kakao", "naver", "google")
+# Endpoint overrides per provider (<PROVIDER>_AUTHORIZE_URL etc.): empty means the provider's real URL.
+# They exist so tests (and a local fake provider) can run the whole OAuth flow on 127.0.0.1.
+SOCIAL_ENDPOINTS = ("AUTHORIZE_URL", "TOKEN_URL", "USERINFO_URL")
+
+
+def accounts_settings(env: Mapping[str, str], app_env: str, redis_url: str) -> dict[str, object]:
+    """Sign-up verification, rate limits, SMS and social login (issue 4)."""
+    development = app_env == "development"
+    sms_backend = env.get("SMS_BACKEND", "") or ("" if app_env == "production" else "console")
+    if sms_backend not in {"", "console", "twilio", "solapi"}:
+        raise ConfigError(f"SMS_BACKEND must be console, twilio or solapi, got {sms_backend!r}")
+    settings: dict[str, object] = {
+        "PHONE_DEFAULT_REGION": env.get("PHONE_DEFAULT_REGION", "KR").upper(),
+        "VERIFICATION_CODE_TTL": _int("VERIFICATION_CODE_TTL", env.get("VERIFICATION_CODE_TTL"), 600),
+        "VERIFICATION_MAX_ATTEMPTS": _int("VERIFICATION_MAX_ATTEMPTS", env.get("VERIFICATION_MAX_ATTEMPTS"), 5),
+        "VERIFICATION_RESEND_COOLDOWN": _int("VERIFICATION_RESEND_COOLDOWN",
+                                             env.get("VERIFICATION_RESEND_COOLDOWN"), 60),
+        # Rate-limit counters live on the queue Redis (noeviction, persisted): on the cache
+        # Redis an LRU eviction or a cache flush would silently reset a brute-force limit.
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "") or redis_url or "memory://",
+        "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "filmclub-limits"),
+        "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute;50 per hour"),
+        "RATELIMIT_SIGNUP": env.get("RATELIMIT_SIGNUP", "10 per minute;30 per hour"),
+        "RATELIMIT_VERIFY": env.get("RATELIMIT_VERIFY", "10 per minute;30 per hour"),
+        "RATELIMIT_CODE_SEND": env.get("RATELIMIT_CODE_SEND", "1 per minute;5 per hour;10 per day"),
+        "SMS_BACKEND": sms_backend,
+        "SMS_SENDER": env.get("SMS_SENDER", ""),
+        "SMS_TIMEOUT": _float("SMS_TIMEOUT", env.get("SMS_TIMEOUT"), 10.0),
+        "DEV_SMS_DIR": env.get("DEV_SMS_DIR", str(VAR_DIR / "sms")) if development else env.get("DEV_SMS_DIR", ""),
+        "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", ""),
+        "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_API_BASE": env.get("TWILIO_API_BASE", ""),
+        "SOLAPI_API_KEY": env.get("SOLAPI_API_KEY", ""),
+        "SOLAPI_API_SECRET": env.get("SOLAPI_API_SECRET", ""),
+        "SOLAPI_API_BASE": env.get("SOLAPI_API_BASE", "") or "https://api.solapi.com",
+    }
+    for provider in SOCIAL_PROVIDERS:
+        prefix = provider.upper()
+        settings[f"{prefix}_CLIENT_ID"] = env.get(f"{prefix}_CLIENT_ID", "")
+        settings[f"{prefix}_CLIENT_SECRET"] = env.get(f"{prefix}_CLIENT_SECRET", "")
+        for endpoint in SOCIAL_ENDPOINTS + (("JWKS_URL",) if provider == "google" else ()):
+            settings[f"{prefix}_{endpoint}"] = env.get(f"{prefix}_{endpoint}", "")
+    return settings

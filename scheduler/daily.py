@@ -55,7 +55,7 @@ def queue_todays_notifications(day: str | None = None) -> str:
 def _create_deliveries(day: date, screening: Screening, zone: ZoneInfo) -> None:
     prefix = _key_prefix(day, screening.id)
     key = literal(prefix) + cast(User.id, String)
-    sms = (User.notification_channel == "sms") & User.phone.is_not(None)
+    sms = (User.notification_channel == "sms") & User.phone_verified_at.is_not(None)
     now = utcnow()
     local_start = screening.starts_at.astimezone(zone)
     body = render_template("email/daily.txt", screening=screening, local_start=local_start)
@@ -74,13 +74,15 @@ def _create_deliveries(day: date, screening: Screening, zone: ZoneInfo) -> None:
 
 
 def send_screening_notifications(day: str, screening_id: int) -> str:
-    """Send one screening's notices, one after another."""
+    """Send one screening's notices, one after another, each by its channel."""
     from jobs.email import send_email_delivery
+    from jobs.sms import send_sms_delivery
 
-    ids = db.session.scalars(
-        select(Delivery.id).where(Delivery.idempotency_key.startswith(_key_prefix(date.fromisoformat(day),
+    senders = {"email": send_email_delivery, "sms": send_sms_delivery}
+    rows = db.session.execute(
+        select(Delivery.id, Delivery.channel).where(Delivery.idempotency_key.startswith(_key_prefix(date.fromisoformat(day),
                                                                                    screening_id)),
                                   Delivery.status == PENDING).order_by(Delivery.id)).all()
-    for delivery_id in ids:
-        send_email_delivery(delivery_id)
-    return f"sent {len(ids)} notices for screening {screening_id}"
+    for delivery_id, channel in rows:
+        senders[channel](delivery_id)
+    return f"sent {len(rows)} notices for screening {screening_id}"

@@ -171,7 +171,7 @@ def dispatch(screening_id: int, lead_seconds: int | None, now: datetime | None =
     subject = f"Reminder: {screening.title} ({screening.film})"
     body = render_template("email/reminder.txt", screening=screening,
                            local_start=_local(screening.starts_at))
-    sms = (User.notification_channel == "sms") & User.phone.is_not(None)
+    sms = (User.notification_channel == "sms") & User.phone_verified_at.is_not(None)
     db.session.execute(insert(Delivery).from_select(
         ["idempotency_key", "channel", "kind", "recipient", "user_id", "subject", "body", "status",
          "attempts", "due_at", "created_at"],

@@ -8,7 +8,7 @@ from rq.job import Job
 from jobs.enqueue import enqueue_now
 
 BATCH_SIZE = 100
-SENDERS = {"email": "jobs.email.send_email_delivery"}
+SENDERS = {"email": "jobs.email.send_email_delivery", "sms": "jobs.sms.send_sms_delivery"}
 
 
 def enqueue_deliveries(delivery_ids: Iterable[tuple[int, str]], queue: str, key: str,

@@ -153,10 +153,14 @@ def run_jobs(app: Flask, redis_url: str) -> Callable[[], None]:
 @pytest.fixture
 def make_user(app: Flask) -> Callable[..., object]:
     from app.extensions import db
+    from app.models.types import utcnow
     from app.models.user import User
 
     def make(email: str = "ada@example.com", name: str = "Ada", password: str = "correct-horse",
              **fields) -> User:
+        """A member; verified (may post and RSVP) unless the fields say otherwise."""
+        now = utcnow()
+        fields = {"phone": "+821012345678", "email_verified_at": now, "phone_verified_at": now, **fields}
         with app.app_context():
             user = User(email=email, name=name, **fields)
             user.set_password(password)

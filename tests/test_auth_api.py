@@ -3,7 +3,8 @@ from tests.conftest import login
 
 
 def signup(client, **fields):
-    body = {"email": "Ada@Example.com", "name": "Ada", "password": "correct-horse", **fields}
+    body = {"email": "Ada@Example.com", "name": "Ada", "password": "correct-horse",
+            "phone": "010-1234-5678", "channel": "email", **fields}
     return client.post("/api/auth/signup", json=body)
 
 
@@ -28,7 +29,7 @@ def test_signup_bad_input_is_422(client):
     assert signup(client, password="short").status_code == 422
     response = client.post("/api/auth/signup", json={"email": "a@example.com"})
     assert response.status_code == 422
-    assert {d["field"] for d in response.get_json()["details"]} == {"name", "password"}
+    assert {d["field"] for d in response.get_json()["details"]} == {"name", "password", "phone", "channel"}
 
 
 def test_login_wrong_password_is_401(client, make_user):

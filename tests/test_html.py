@@ -56,10 +56,11 @@ def test_new_post_page_needs_sign_in(client):
 def test_html_signup_sends_welcome_after_commit(client, smtp, run_jobs):
     form = client.get("/auth/signup").get_data(as_text=True)
     response = client.post("/auth/signup", data={"email": "html@example.com", "name": "Hal",
-                                                 "password": "long-enough", "csrf_token": csrf_token(form)})
-    assert response.status_code == 302
+                                                 "password": "long-enough", "phone": "010-1234-5678",
+                                                 "channel": "sms", "csrf_token": csrf_token(form)})
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/verify"
     run_jobs()
-    assert len(smtp.to("html@example.com")) == 1
+    assert len(smtp.to("html@example.com")) == 1  # the welcome email; the code went by SMS
 
 
 def test_login_redirect_ignores_foreign_next(client, make_user):

@@ -1,4 +1,7 @@
-"""Seed step 1: the welcome email is sent by an RQ worker, after the user row commits."""
+"""Seed step 1: the welcome email is sent by an RQ worker, after the user row commits.
+
+The sign-ups choose SMS verification, so the only email they cause is the welcome email.
+"""
 from redis import Redis
 from rq import Queue
 from sqlalchemy import select
@@ -9,7 +12,8 @@ from app.models.delivery import SENT, Delivery
 
 def test_welcome_email_arrives_through_a_worker(app, client, smtp, run_jobs, redis_url):
     response = client.post("/api/auth/signup",
-                           json={"email": "new@example.com", "name": "Newcomer", "password": "long-enough"})
+                           json={"email": "new@example.com", "name": "Newcomer", "password": "long-enough",
+                                 "phone": "010-1234-5678", "channel": "sms"})
     assert response.status_code == 201
     user_id = response.get_json()["user"]["id"]
     queue = Queue("default", connection=Redis.from_url(redis_url))
@@ -22,7 +26,8 @@ def test_welcome_email_arrives_through_a_worker(app, client, smtp, run_jobs, red
     assert messages[0]["Subject"] == "Welcome to the film club"
     assert "Newcomer" in messages[0].get_content()
     with app.app_context():
-        delivery = db.session.scalar(select(Delivery).where(Delivery.user_id == user_id))
+        delivery = db.session.scalar(select(Delivery).where(Delivery.user_id == user_id,
+                                                            Delivery.kind == "welcome"))
         assert delivery.status == SENT and delivery.provider_response.startswith("250")
 
 
@@ -39,7 +44,8 @@ def test_job_is_not_enqueued_when_the_transaction_rolls_back(app, redis_url):
 
 
 def test_running_the_job_twice_sends_once(app, client, smtp, run_jobs, redis_url):
-    client.post("/api/auth/signup", json={"email": "twice@example.com", "name": "T", "password": "long-enough"})
+    client.post("/api/auth/signup", json={"email": "twice@example.com", "name": "T", "password": "long-enough",
+                                 "phone": "010-1234-5678", "channel": "sms"})
     run_jobs()
     user_id = client.get("/api/auth/me").get_json()["user"]["id"]
     Queue("default", connection=Redis.from_url(redis_url)).enqueue(
@@ -50,7 +56,8 @@ def test_running_the_job_twice_sends_once(app, client, smtp, run_jobs, redis_url
 
 def test_permanent_refusal_marks_delivery_failed(app, client, smtp, run_jobs):
     smtp.refuse_permanently.add("gone@example.com")
-    client.post("/api/auth/signup", json={"email": "gone@example.com", "name": "G", "password": "long-enough"})
+    client.post("/api/auth/signup", json={"email": "gone@example.com", "name": "G", "password": "long-enough",
+                                 "phone": "010-1234-5678", "channel": "sms"})
     run_jobs()
     with app.app_context():
         delivery = db.session.scalar(select(Delivery).where(Delivery.recipient == "gone@example.com"))

@@ -40,6 +40,9 @@ def _http_error(exc: HTTPException) -> Response:
     response = error_response(exc.code or 500, exc.description or exc.name)
     if exc.code == 405 and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
+    retry_after = getattr(exc, "retry_after", None)  # rate limits (app.accounts.limits)
+    if exc.code == 429 and retry_after:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

@@ -7,13 +7,15 @@ from typing import Any
 from flask import Response, jsonify
 from pydantic.json_schema import models_json_schema
 
+from app.api import account_schemas as a
 from app.api import bp
 from app.api import schemas as s
 from app.api import screening_schemas as ss
 
 _MODELS = [s.PostCreate, s.PostUpdate, s.PostOut, s.PostPage, s.SignupRequest, s.LoginRequest,
            s.AuthAnswer, s.UserOut, s.ErrorOut, ss.ScreeningCreate, ss.ScreeningUpdate, ss.ScreeningOut,
-           ss.ScreeningList]
+           ss.ScreeningList,
+           a.VerifyRequest, a.ResendRequest, a.AccountUpdate, a.MessageOut]
 
 
 def _ref(model: type) -> dict[str, str]:
@@ -31,7 +33,8 @@ def _body(model: type) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     meaning = {400: "Bad request (malformed JSON, bad query)", 401: "Not signed in",
                403: "Not allowed", 404: "Not found", 409: "Conflict (state does not allow it)", 415: "Body is not application/json",
-               422: "Invalid input (see details)"}
+               422: "Invalid input (see details)",
+               429: "Rate limited: the message says which limit; Retry-After gives the seconds to wait"}
     return {str(code): _json(s.ErrorOut, meaning[code]) for code in codes}
 
 
@@ -68,8 +71,9 @@ def openapi_document() -> dict[str, Any]:
                                   **_errors(400)},
                 },
                 "post": {
-                    "summary": "Write a post", "security": cookie, "requestBody": _body(s.PostCreate),
-                    "responses": {"201": _json(s.PostOut, "Created"), **_errors(400, 401, 415, 422)},
+                    "summary": "Write a post (verified members only: 403 otherwise)", "security": cookie,
+                    "requestBody": _body(s.PostCreate),
+                    "responses": {"201": _json(s.PostOut, "Created"), **_errors(400, 401, 403, 415, 422)},
                 },
             },
             "/api/posts/{post_id}": {
@@ -112,14 +116,38 @@ def openapi_document() -> dict[str, Any]:
                            "responses": {"204": {"description": "Cancelled"}, **_errors(401, 404)}},
             },
             "/api/auth/signup": {"post": {
-                "summary": "Create an account (signs you in; a welcome email is sent by a worker)",
+                "summary": "Create an account (signs you in; a welcome email and a verification code on the "
+                           "chosen channel are sent by workers). Until verified the member cannot post or RSVP.",
                 "requestBody": _body(s.SignupRequest),
-                "responses": {"201": _json(s.AuthAnswer, "Created and signed in"), **_errors(400, 409, 415, 422)},
+                "responses": {"201": _json(s.AuthAnswer, "Created and signed in"),
+                              **_errors(400, 409, 415, 422, 429)},
             }},
             "/api/auth/login": {"post": {
-                "summary": "Sign in; sets the session cookie", "requestBody": _body(s.LoginRequest),
-                "responses": {"200": _json(s.AuthAnswer, "Signed in"), **_errors(400, 401, 415, 422)},
+                "summary": "Sign in; sets the session cookie (rate-limited per address and per account)",
+                "requestBody": _body(s.LoginRequest),
+                "responses": {"200": _json(s.AuthAnswer, "Signed in"), **_errors(400, 401, 415, 422, 429)},
             }},
+            "/api/auth/verify": {"post": {
+                "summary": "Enter a verification code; the same 400 for a wrong, expired, used or foreign code "
+                           "and for an unknown email",
+                "requestBody": _body(a.VerifyRequest),
+                "responses": {"200": _json(a.MessageOut, "Verified"), **_errors(400, 415, 422, 429)},
+            }},
+            "/api/auth/verify/resend": {"post": {
+                "summary": "Send a new code (to the member's notification channel unless channel is given); "
+                           "always 202, whether or not the account exists",
+                "requestBody": _body(a.ResendRequest),
+                "responses": {"202": _json(a.MessageOut, "Accepted"), **_errors(400, 415, 422, 429)},
+            }},
+            "/api/account": {
+                "get": {"summary": "Your account settings", "security": cookie,
+                        "responses": {"200": _json(s.AuthAnswer, "You"), **_errors(401)}},
+                "patch": {"summary": "Change email or phone (each sends a code and needs re-verification; "
+                                     "current_password required) or the notification channel (only to a "
+                                     "verified contact)", "security": cookie, "requestBody": _body(a.AccountUpdate),
+                          "responses": {"200": _json(s.AuthAnswer, "Changed"),
+                                        **_errors(400, 401, 403, 409, 415, 422, 429)}},
+            },
             "/api/auth/logout": {"post": {"summary": "Sign out",
                                           "responses": {"204": {"description": "Signed out"}}}},
             "/api/auth/me": {"get": {"summary": "The signed-in member", "security": cookie,

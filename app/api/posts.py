@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify
 from flask_login import current_user, login_required
 
+from app.accounts.guards import verified_required
 from app.api import bp
 from app.api.errors import APIError, parse_json, parse_query
 from app.api.schemas import PageQuery, PostCreate, PostUpdate
@@ -47,6 +48,7 @@ def _own_post(post_id: int) -> Post:
 
 @bp.post("/posts")
 @login_required
+@verified_required
 def create_post() -> tuple[Response, int, dict]:
     data = parse_json(PostCreate)
     post = service.create_post(current_user, data.title, data.body)
@@ -55,6 +57,7 @@ def create_post() -> tuple[Response, int, dict]:
 
 @bp.patch("/posts/<int:post_id>")
 @login_required
+@verified_required
 def update_post(post_id: int) -> Response:
     post = _own_post(post_id)
     data = parse_json(PostUpdate)

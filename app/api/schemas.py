@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from app.accounts.contact import normalise_phone
 from app.models.post import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
 
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH)]
 Body = Annotated[str, Field(min_length=1, max_length=BODY_MAX_LENGTH)]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
+# A mobile number in any common spelling; validated and turned into E.164 (PHONE_DEFAULT_REGION).
+Phone = Annotated[str, Field(min_length=1, max_length=32, examples=["010-1234-5678"]),
+                  AfterValidator(normalise_phone)]
+Channel = Literal["sms", "email"]
 
 
 class Strict(BaseModel):
@@ -44,6 +49,8 @@ class SignupRequest(Strict):
     email: EmailStr
     name: Name
     password: Annotated[str, Field(min_length=8, max_length=128)]
+    phone: Phone
+    channel: Channel = Field(description="where the verification code goes: sms or email")
 
 
 class LoginRequest(Strict):
@@ -78,6 +85,11 @@ class UserOut(BaseModel):
     email: str
     name: str
     is_admin: bool
+    phone: str | None = None
+    notification_channel: Channel = "email"
+    email_verified: bool = False
+    phone_verified: bool = False
+    is_verified: bool = False
 
 
 class AuthAnswer(BaseModel):

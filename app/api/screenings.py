@@ -81,7 +81,7 @@ def cancel_screening(screening_id: int) -> tuple[str, int]:
 @bp.post("/screenings/<int:screening_id>/rsvp")
 @login_required
 def rsvp(screening_id: int) -> tuple[Response, int]:
-    if not getattr(current_user, "is_verified", True):
+    if not current_user.is_verified:
         raise APIError(403, "verify your account before you RSVP")
     screening = _screening(screening_id)
     _service_call(service.rsvp, current_user, screening)

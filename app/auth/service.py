@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app.accounts import verification
+from app.accounts.contact import InvalidContact
+from app.accounts.contact import normalise_email as _normalise_email
 from app.emails import welcome_delivery
 from app.extensions import db
-from app.models.user import User
+from app.models.user import CHANNELS, User
 from jobs.enqueue import enqueue_after_commit
 from jobs.queues import DEFAULT
 
@@ -15,24 +18,35 @@ class EmailTaken(Exception):
 
 
 def normalise_email(email: str) -> str:
-    return email.strip().lower()
+    try:
+        return _normalise_email(email)
+    except InvalidContact:
+        return (email or "").strip().lower()
 
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
 
 
-def sign_up(email: str, name: str, password: str) -> User:
-    """Create the member and their welcome email; the email job is enqueued after commit."""
+def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> User:
+    """Create the member, their welcome email and a verification code on ``channel``.
+
+    ``phone`` is already E.164 (see ``app.accounts.contact``). Both jobs are
+    enqueued after the commit: the code on the ``high`` queue, the welcome email
+    on ``default``.
+    """
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
     if find_user_by_email(email) is not None:
         raise EmailTaken(email)
-    user = User(email=normalise_email(email), name=name.strip())
+    user = User(email=normalise_email(email), name=name.strip(), phone=phone, notification_channel=channel)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
     welcome_delivery(user)
     enqueue_after_commit("jobs.email.send_welcome_email", user.id,
                          job_id=f"welcome-email-{user.id}", queue=DEFAULT)
+    verification.issue_code(user, channel)
     db.session.commit()
     return user
 

@@ -1,7 +1,8 @@
-"""/dev/mail: the messages the development mail server caught, newest first."""
+"""/dev/mail and /dev/sms: what the development mail server and the console SMS backend caught."""
 from __future__ import annotations
 
 import email
+import json
 from email import policy
 from pathlib import Path
 
@@ -23,6 +24,8 @@ def _summary(path: Path) -> dict:
 
 @bp.get("/mail")
 def mail_list() -> str:
+    if not current_app.config["DEV_MAIL_DIR"]:
+        abort(404)
     folder = _mail_dir()
     paths = sorted(folder.glob("*.eml"), reverse=True)[:200] if folder.is_dir() else []
     return render_template("dev/mail_list.html", messages=[_summary(p) for p in paths], folder=folder)
@@ -38,3 +41,20 @@ def mail_detail(message_id: str) -> str:
     item = _summary(path)
     body = item["message"].get_body(preferencelist=("plain", "html"))
     return render_template("dev/mail_detail.html", item=item, body=body.get_content() if body else "")
+
+
+def _sms_summary(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    return {"id": path.stem, "to": data.get("to", "?"), "body": data.get("body", ""),
+            "date": data.get("sent_at", path.stem)}
+
+
+@bp.get("/sms")
+def sms_list() -> str:
+    """Text messages the console SMS backend kept under DEV_SMS_DIR, newest first."""
+    folder = Path(current_app.config["DEV_SMS_DIR"]) if current_app.config["DEV_SMS_DIR"] else None
+    paths = sorted(folder.glob("*.json"), reverse=True)[:200] if folder and folder.is_dir() else []
+    return render_template("dev/sms_list.html", messages=[_sms_summary(p) for p in paths], folder=folder)

@@ -2,6 +2,8 @@
 from app.models.delivery import Delivery
 from app.models.post import Post
 from app.models.screening import Reminder, Rsvp, Screening
+from app.models.social_account import SocialAccount
 from app.models.user import User
+from app.models.verification_code import VerificationCode
 
-__all__ = ["Delivery", "Post", "Reminder", "Rsvp", "Screening", "User"]
+__all__ = ["Delivery", "Post", "Reminder", "Rsvp", "Screening", "SocialAccount", "User", "VerificationCode"]

@@ -10,6 +10,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.models.types import UTCDateTime, utcnow
 
+CHANNEL_EMAIL = "email"
+CHANNEL_SMS = "sms"
+CHANNELS = (CHANNEL_SMS, CHANNEL_EMAIL)
+
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
@@ -18,10 +22,15 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    phone: Mapped[str | None] = mapped_column(String(20))  # E.164
-    notification_channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # E.164 (``+821012345678``); empty only for a social sign-up that has not given one yet.
+    phone: Mapped[str | None] = mapped_column(String(16), index=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    phone_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where codes and reminders go: 'sms' (to ``phone``) or 'email'. Reminders read this.
+    notification_channel: Mapped[str] = mapped_column(String(5), default=CHANNEL_EMAIL,
+                                                      server_default=CHANNEL_EMAIL)
 
     def set_password(self, password: str) -> None:
         # Werkzeug's default is scrypt, a current memory-hard algorithm.
@@ -29,6 +38,22 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def phone_verified(self) -> bool:
+        return self.phone is not None and self.phone_verified_at is not None
+
+    def contact_verified(self, channel: str) -> bool:
+        return self.phone_verified if channel == CHANNEL_SMS else self.email_verified
+
+    @property
+    def is_verified(self) -> bool:
+        """The member proved the contact their notifications go to: they may post and RSVP."""
+        return self.contact_verified(self.notification_channel)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from app.accounts.guards import verified_required
 from app.cache.versioned import CacheResult
 from app.extensions import db
 from app.models.post import Post
@@ -52,6 +53,7 @@ def detail(post_id: int) -> Response:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
+@verified_required
 def create() -> Response | str:
     form = PostForm()
     if form.validate_on_submit():
@@ -70,6 +72,7 @@ def _own_post(post_id: int) -> Post:
 
 @bp.route("/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
+@verified_required
 def edit(post_id: int) -> Response | str:
     post = _own_post(post_id)
     form = PostForm(obj=post)

@@ -69,7 +69,7 @@ def _act(screening_id: int, action, done: str) -> Response:
 @bp.post("/<int:screening_id>/rsvp")
 @login_required
 def rsvp(screening_id: int) -> Response:
-    if not getattr(current_user, "is_verified", True):
+    if not current_user.is_verified:
         abort(403, "verify your account before you RSVP")
     return _act(screening_id, lambda s: service.rsvp(current_user, s), "You have a seat. Reminders will follow.")
 

@@ -179,6 +179,8 @@ class Stack:
         say(f"health         http://127.0.0.1:{port}/healthz    metrics: http://127.0.0.1:{port}/metrics")
         if "DEV_MAIL_DIR" in self.env:
             say(f"caught mail    http://127.0.0.1:{port}/dev/mail")
+        if self.env.get("SMS_BACKEND", "console") == "console":
+            say(f"text messages  http://127.0.0.1:{port}/dev/sms   (console SMS backend, kept under var/sms)")
         say(f"queues         .venv/bin/rq info --url {redis_url}   (or: make info)")
         say("Ctrl-C stops everything")
 

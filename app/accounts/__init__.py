@@ -1,0 +1,1 @@
+"""Accounts: contact details (phone, email), verification codes, rate limits, member settings."""

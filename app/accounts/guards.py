@@ -1,0 +1,33 @@
+"""What an unverified member may not do (post now; RSVP once screenings exist)."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable, TypeVar
+
+from flask import abort, request
+from flask_login import current_user
+
+F = TypeVar("F", bound=Callable)
+
+UNVERIFIED_MESSAGE = ("verify your account first: enter the code we sent you "
+                      "(POST /api/auth/verify, or the page /auth/verify); "
+                      "POST /api/auth/verify/resend sends a new one")
+
+
+def verified_required(view: F) -> F:
+    """403 with a clear message for a signed-in member who has not verified yet.
+
+    Put it under ``login_required`` so an anonymous visitor still gets 401/redirect.
+    """
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user.is_authenticated and not current_user.is_verified:
+            if request.blueprint == "api":
+                from app.api.errors import APIError
+
+                raise APIError(403, UNVERIFIED_MESSAGE)
+            abort(403, UNVERIFIED_MESSAGE)
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,69 @@
+"""Members change their email, phone number and notification channel.
+
+A changed email or phone is unverified until the member enters the code sent to
+it; a member whose notification channel's contact changed cannot post or RSVP
+until then. The notification channel can only be switched to a verified contact,
+so reminders never go to an address nobody proved.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts import limits, verification
+from app.accounts.contact import normalise_email
+from app.auth.service import find_user_by_email
+from app.extensions import db
+from app.models.user import CHANNEL_EMAIL, CHANNEL_SMS, User
+
+
+class SettingsError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass
+class Changes:
+    messages: list[str] = field(default_factory=list)
+    codes_sent: list[str] = field(default_factory=list)
+
+
+def update_account(user: User, *, email: str | None = None, phone: str | None = None,
+                   channel: str | None = None, current_password: str | None = None) -> Changes:
+    """Apply the changes and commit; SettingsError (4xx) if one is not allowed."""
+    changes = Changes()
+    new_email = normalise_email(email) if email is not None else None
+    email_changes = new_email is not None and new_email != user.email
+    phone_changes = phone is not None and phone != user.phone
+    if (email_changes or phone_changes) and user.password_hash and not user.check_password(current_password or ""):
+        raise SettingsError(403, "current_password is missing or wrong: it is needed to change email or phone")
+    if email_changes:
+        other = find_user_by_email(new_email)
+        if other is not None and other.id != user.id:
+            raise SettingsError(409, "another account uses this email address")
+        limits.enforce("RATELIMIT_CODE_SEND", "code-email", new_email, "for this email address")
+        user.email, user.email_verified_at = new_email, None
+        changes.codes_sent.append(CHANNEL_EMAIL)
+    if phone_changes:
+        limits.enforce("RATELIMIT_CODE_SEND", "code-sms", phone, "for this phone number")
+        user.phone, user.phone_verified_at = phone, None
+        changes.codes_sent.append(CHANNEL_SMS)
+    if channel is not None and channel != user.notification_channel:
+        if not user.contact_verified(channel):
+            db.session.rollback()
+            what = "phone number" if channel == CHANNEL_SMS else "email address"
+            raise SettingsError(409, f"verify your {what} first: notifications only go to a verified contact "
+                                     f"(POST /api/auth/verify/resend with channel {channel!r} sends a code)")
+        user.notification_channel = channel
+        changes.messages.append(f"notifications now go by {channel}")
+    for sent in changes.codes_sent:
+        verification.issue_code(user, sent)
+        changes.messages.append(f"a code was sent to your new {'phone number' if sent == CHANNEL_SMS else 'email'}")
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise SettingsError(409, "another account uses this email address") from None
+    return changes

@@ -1,0 +1,128 @@
+"""Social sign-in providers (Kakao, Naver, Google) through Authlib, and what their profiles mean.
+
+A provider is enabled only when ``<PROVIDER>_CLIENT_ID`` and ``<PROVIDER>_CLIENT_SECRET``
+are set. Its endpoints are the documented ones unless ``<PROVIDER>_AUTHORIZE_URL``,
+``_TOKEN_URL``, ``_USERINFO_URL`` (and for Google ``_JWKS_URL``) override them; the
+overrides exist for tests and local fakes that speak the same protocol on 127.0.0.1.
+
+Each app gets its own Authlib ``OAuth`` registry (kept in ``app.extensions``), so two
+apps with different settings never share a client.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.integrations.flask_client import OAuth
+from flask import Flask, current_app
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    name: str
+    label: str
+    authorize_url: str
+    token_url: str
+    userinfo_url: str
+    scope: str
+    jwks_url: str = ""
+    issuer: str = ""
+
+
+SPECS = {
+    "kakao": ProviderSpec("kakao", "Kakao", "https://kauth.kakao.com/oauth/authorize",
+                          "https://kauth.kakao.com/oauth/token", "https://kapi.kakao.com/v2/user/me",
+                          "profile_nickname account_email"),
+    "naver": ProviderSpec("naver", "Naver", "https://nid.naver.com/oauth2.0/authorize",
+                          "https://nid.naver.com/oauth2.0/token", "https://openapi.naver.com/v1/nid/me", ""),
+    "google": ProviderSpec("google", "Google", "https://accounts.google.com/o/oauth2/v2/auth",
+                           "https://oauth2.googleapis.com/token",
+                           "https://openidconnect.googleapis.com/v1/userinfo", "openid email profile",
+                           jwks_url="https://www.googleapis.com/oauth2/v3/certs",
+                           issuer="https://accounts.google.com"),
+}
+
+
+@dataclass(frozen=True)
+class SocialProfile:
+    provider: str
+    subject: str
+    email: str | None
+    email_verified: bool   # the provider vouches that the member controls this email
+    name: str
+    phone_hint: str | None = None
+
+    def as_session(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+class ProfileError(ValueError):
+    """The provider's answer is not a usable profile."""
+
+
+def _resolved(app: Flask, spec: ProviderSpec) -> ProviderSpec:
+    prefix = spec.name.upper()
+    config = app.config
+    return ProviderSpec(
+        spec.name, spec.label,
+        config.get(f"{prefix}_AUTHORIZE_URL") or spec.authorize_url,
+        config.get(f"{prefix}_TOKEN_URL") or spec.token_url,
+        config.get(f"{prefix}_USERINFO_URL") or spec.userinfo_url,
+        spec.scope, config.get(f"{prefix}_JWKS_URL") or spec.jwks_url, spec.issuer,
+    )
+
+
+def init_social(app: Flask) -> None:
+    oauth = OAuth(app)
+    enabled: dict[str, ProviderSpec] = {}
+    for name, spec in SPECS.items():
+        client_id = app.config.get(f"{name.upper()}_CLIENT_ID")
+        secret = app.config.get(f"{name.upper()}_CLIENT_SECRET")
+        if not (client_id and secret):
+            continue
+        spec = _resolved(app, spec)
+        metadata: dict[str, Any] = {"jwks_uri": spec.jwks_url, "issuer": spec.issuer} if spec.jwks_url else {}
+        client_kwargs: dict[str, Any] = {"token_endpoint_auth_method": "client_secret_post", "timeout": 10}
+        if spec.scope:
+            client_kwargs["scope"] = spec.scope
+        oauth.register(name, client_id=client_id, client_secret=secret, authorize_url=spec.authorize_url,
+                       access_token_url=spec.token_url, client_kwargs=client_kwargs, **metadata)
+        enabled[name] = spec
+    app.extensions["social_providers"] = enabled
+    app.extensions["social_oauth"] = oauth
+
+
+def enabled_providers() -> list[ProviderSpec]:
+    return list(current_app.extensions.get("social_providers", {}).values())
+
+
+def provider(name: str) -> ProviderSpec | None:
+    return current_app.extensions.get("social_providers", {}).get(name)
+
+
+def client(name: str):
+    return current_app.extensions["social_oauth"].create_client(name)
+
+
+def parse_profile(name: str, data: dict[str, Any]) -> SocialProfile:
+    """Read a provider's userinfo answer (each in its documented shape)."""
+    try:
+        if name == "kakao":
+            account = data.get("kakao_account") or {}
+            profile = account.get("profile") or {}
+            return SocialProfile(name, str(data["id"]), account.get("email"),
+                                 bool(account.get("is_email_valid") and account.get("is_email_verified")),
+                                 profile.get("nickname") or "Kakao member")
+        if name == "naver":
+            if data.get("resultcode") != "00":
+                raise ProfileError(f"Naver answered {data.get('resultcode')}: {data.get('message')}")
+            info = data["response"]
+            # Naver does not say whether the email was verified: it is never used to link accounts.
+            return SocialProfile(name, str(info["id"]), info.get("email"), False,
+                                 info.get("name") or info.get("nickname") or "Naver member", info.get("mobile"))
+        if name == "google":
+            return SocialProfile(name, str(data["sub"]), data.get("email"), data.get("email_verified") is True,
+                                 data.get("name") or "Google member")
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ProfileError(f"unexpected {name} profile: missing {exc}") from None
+    raise ProfileError(f"unknown provider {name}")

@@ -1,0 +1,129 @@
+"""/auth/social/<provider>/login -> provider -> /auth/social/<provider>/callback -> signed in.
+
+A first sign-in goes through /auth/social/complete, which asks for the mobile
+number (and an email if the provider shared none) and sends an SMS code.
+"""
+from __future__ import annotations
+
+import logging
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+
+from app.accounts import limits
+from app.accounts.forms import PhoneForm
+from app.auth import social
+from app.auth.social_accounts import (SocialSignupError, account_to_link, create_member, link,
+                                      linked_user)
+from app.extensions import db
+from app.models.user import User
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("social", __name__, url_prefix="/auth/social")
+
+PENDING_KEY = "social_signup"
+
+
+def _enabled(name: str) -> social.ProviderSpec:
+    spec = social.provider(name)
+    if spec is None:
+        abort(404, f"sign-in with {name} is not enabled")
+    return spec
+
+
+@bp.get("/<provider>/login")
+def login(provider: str) -> Response:
+    _enabled(provider)
+    limits.enforce_address("RATELIMIT_LOGIN", "login")
+    return social.client(provider).authorize_redirect(url_for("social.callback", provider=provider, _external=True))
+
+
+@bp.get("/<provider>/callback")
+def callback(provider: str) -> Response:
+    spec = _enabled(provider)
+    if request.args.get("error"):
+        flash(f"{spec.label} sign-in was cancelled ({request.args['error']}).")
+        return redirect(url_for("auth.login"))
+    client = social.client(provider)
+    try:
+        token = client.authorize_access_token()
+        answer = client.get(spec.userinfo_url, token=token)
+        answer.raise_for_status()
+        profile = social.parse_profile(provider, answer.json())
+        id_claims = token.get("userinfo")  # OpenID Connect providers: the verified id_token
+        if id_claims and str(id_claims.get("sub")) != profile.subject:
+            raise OAuthError("invalid_token", "the id_token and the userinfo disagree about who you are")
+    except OAuthError as exc:
+        abort(400, f"{spec.label} sign-in failed: {exc.description or exc.error}; please start again")
+    except (requests.RequestException, ValueError) as exc:
+        log.warning("%s sign-in: provider answer unusable: %s", provider, exc)
+        abort(502, f"{spec.label} did not answer as expected; please try again later")
+    return _sign_in(profile)
+
+
+def _sign_in(profile: social.SocialProfile) -> Response:
+    user = linked_user(profile)
+    if user is None and current_user.is_authenticated:
+        user = current_user._get_current_object()
+        _link(user, profile)
+        flash(f"{profile.provider.capitalize()} sign-in is now linked to your account.")
+    elif user is None:
+        user = account_to_link(profile)
+        if user is not None:
+            _link(user, profile)
+    if user is None:
+        session[PENDING_KEY] = profile.as_session()
+        return redirect(url_for("social.complete"))
+    login_user(user)
+    if not user.is_verified:
+        flash("Enter the code we sent to your phone to finish signing up.")
+        return redirect(url_for("accounts.verify"))
+    return redirect(url_for("posts.index"))
+
+
+def _link(user: User, profile: social.SocialProfile) -> None:
+    try:
+        link(user, profile)
+    except IntegrityError:  # linked by a parallel request
+        db.session.rollback()
+
+
+@bp.route("/complete", methods=["GET", "POST"])
+def complete() -> Response | tuple[str, int]:
+    pending = session.get(PENDING_KEY)
+    if not pending:
+        flash("Start by choosing a sign-in provider.")
+        return redirect(url_for("auth.login"))
+    profile = social.SocialProfile(**pending)
+    form = PhoneForm()
+    if request.method == "GET":
+        form.name.data = profile.name
+        form.phone.data = profile.phone_hint or ""
+    status = 200
+    if form.validate_on_submit() and not profile.email and not form.email.data:
+        form.email.errors.append("Give an email address: the provider did not share one.")
+    elif form.validate_on_submit():
+        limits.enforce("RATELIMIT_CODE_SEND", "code-sms", form.phone.data, "for this phone number")
+        try:
+            user = create_member(profile, form.name.data, form.phone.data, form.email.data or None)
+        except SocialSignupError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+            status = 409
+        except IntegrityError:
+            db.session.rollback()
+            form.form_errors.append("this sign-in is already linked to an account; sign in again")
+            status = 409
+        else:
+            session.pop(PENDING_KEY, None)
+            login_user(user)
+            flash("Almost there: enter the code we just texted you.")
+            return redirect(url_for("accounts.verify"))
+    if form.errors and status == 200:
+        status = 400
+    return render_template("auth/social_complete.html", form=form, profile=profile), status

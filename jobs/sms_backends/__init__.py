@@ -1,0 +1,61 @@
+"""SMS backends, chosen by ``SMS_BACKEND``: ``console`` (development), ``twilio``, ``solapi``.
+
+Every backend has one method, ``send(message) -> str`` (the provider's answer,
+kept in the delivery log), and sorts failures the way the retry policy needs
+them, like ``jobs.mailer``: ``TransientSMSError`` (timeouts, connection errors,
+429, 5xx: try again later) and ``PermanentSMSError`` (the provider refused this
+message for good, e.g. an invalid number: record it, do not retry).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Protocol
+
+
+class SMSError(Exception):
+    """Base class for sending failures."""
+
+
+class TransientSMSError(SMSError):
+    """Worth retrying later."""
+
+
+class PermanentSMSError(SMSError):
+    """The provider refused this message for good."""
+
+
+@dataclass(frozen=True)
+class SMSMessage:
+    to: str    # E.164
+    body: str
+    key: str   # the delivery's idempotency key, for logs and provider-side de-duplication
+
+
+class SMSBackend(Protocol):
+    def send(self, message: SMSMessage) -> str: ...
+
+
+def classify_http(status: int, detail: str, what: str) -> SMSError:
+    """429, 408 and 5xx are worth retrying; any other 4xx is this message's fault."""
+    message = f"{what}: HTTP {status} {detail}"[:1000]
+    if status in (408, 429) or status >= 500:
+        return TransientSMSError(message)
+    return PermanentSMSError(message)
+
+
+def backend_from_config(config: Mapping) -> SMSBackend:
+    name = config.get("SMS_BACKEND", "")
+    if name == "console":
+        from jobs.sms_backends.console import ConsoleBackend
+
+        return ConsoleBackend(config.get("DEV_SMS_DIR", ""))
+    if name == "twilio":
+        from jobs.sms_backends.twilio import TwilioBackend
+
+        return TwilioBackend.from_config(config)
+    if name == "solapi":
+        from jobs.sms_backends.solapi import SolapiBackend
+
+        return SolapiBackend.from_config(config)
+    # Like an unset MAIL_SERVER: the message waits (transient) until SMS is configured.
+    raise TransientSMSError("SMS_BACKEND is not set: no SMS provider to send through")
