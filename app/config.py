@@ -43,6 +43,18 @@ def _int(name: str, value: str | None, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
 
 
+def _int_list(name: str, value: str | None, default: list[int]) -> list[int]:
+    if value is None or value.strip() == "":
+        return list(default)
+    try:
+        numbers = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated whole numbers, got {value!r}") from None
+    if not numbers or any(n < 0 for n in numbers):
+        raise ConfigError(f"{name} must list at least one non-negative number of seconds, got {value!r}")
+    return numbers
+
+
 def _float(name: str, value: str | None, default: float) -> float:
     if value is None or value == "":
         return default
@@ -149,6 +161,14 @@ class Config:
             MAIL_PASSWORD=env.get("MAIL_PASSWORD", ""),
             MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER", "Film Club <noreply@filmclub.example>"),
             MAIL_TIMEOUT=_float("MAIL_TIMEOUT", env.get("MAIL_TIMEOUT"), 10.0),
+            MAIL_BATCH_SIZE=_int("MAIL_BATCH_SIZE", env.get("MAIL_BATCH_SIZE"), 100),
+            MAIL_RETRY_INTERVALS=_int_list("MAIL_RETRY_INTERVALS", env.get("MAIL_RETRY_INTERVALS"),
+                                           [5, 30, 120, 600, 1800]),
+            DELIVERY_STALE_CLAIM_SECONDS=_int("DELIVERY_STALE_CLAIM_SECONDS",
+                                              env.get("DELIVERY_STALE_CLAIM_SECONDS"), 300),
+            DELIVERY_SWEEP_GRACE_SECONDS=_int("DELIVERY_SWEEP_GRACE_SECONDS",
+                                              env.get("DELIVERY_SWEEP_GRACE_SECONDS"), 60),
+            DELIVERY_SWEEP_LIMIT=_int("DELIVERY_SWEEP_LIMIT", env.get("DELIVERY_SWEEP_LIMIT"), 20_000),
             DEV_MAIL_DIR=env.get("DEV_MAIL_DIR", str(VAR_DIR / "mail")) if development else env.get("DEV_MAIL_DIR", ""),
             PORT=_int("PORT", env.get("PORT"), 5000),
             WORKERS=_int("WORKERS", env.get("WORKERS"), os.cpu_count() or 1),

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from app.api import auth, errors, openapi, posts  # noqa: E402,F401  (routes register on bp)
+from app.api import announcements, auth, errors, openapi, posts  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,1 @@
+"""rq-scheduler: the periodic schedule (``scheduler.periodic``, the celery-beat table) and timed jobs."""
