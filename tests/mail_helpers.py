@@ -91,3 +91,14 @@ class WorkerProcess:
             self.kill()
         if self.log is not subprocess.DEVNULL:
             self.log.close()
+
+
+def burst(app) -> None:
+    """Run every queued job through a real forking worker built on ``app`` (its config), then stop."""
+    from redis import Redis
+
+    from jobs.queues import ALL
+    from jobs.worker import AppWorker
+
+    AppWorker(list(ALL), connection=Redis.from_url(app.config["REDIS_URL"]), app=app).work(
+        burst=True, with_scheduler=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from redis import Redis
 from rq import Queue
@@ -10,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.delivery import Delivery
-from tests.mail_helpers import add_members, sign_in_admin, statuses
+from tests.mail_helpers import add_members, burst, sign_in_admin, statuses
 
 
 def announce(app, client, make_user, members: int, **body) -> tuple[int, list[str]]:
@@ -40,12 +41,7 @@ def test_temporarily_refusing_server_is_retried_until_it_accepts(app_factory, ma
     client = app.test_client()
     announcement_id, emails = announce(app, client, make_user, 12)
     smtp.refuse_temporarily.add(emails[3])
-    from jobs.queues import ALL
-    from jobs.worker import AppWorker
-
-    def run() -> None:
-        AppWorker(list(ALL), connection=Redis.from_url(redis_url), app=app).work(burst=True, with_scheduler=True)
-
+    run = partial(burst, app)
     run()  # the fan-out, then the batch: 12 sent, one deferred, the job is scheduled for a retry
     assert statuses(app, announcement_id) == {"sent": 12, "pending": 1}
     time.sleep(1.2)
@@ -68,10 +64,7 @@ def test_unreachable_smtp_server_fails_the_job_for_retry_and_keeps_rows_pending(
 
     app = app_factory(MAIL_PORT=free_port(), MAIL_RETRY_INTERVALS=[60])
     announce(app, app.test_client(), make_user, 5)
-    from jobs.queues import ALL
-    from jobs.worker import AppWorker
-
-    AppWorker(list(ALL), connection=Redis.from_url(redis_url), app=app).work(burst=True)
+    burst(app)
     assert statuses(app) == {"pending": 6}
     scheduled = Queue("low", connection=Redis.from_url(redis_url)).scheduled_job_registry.get_job_ids()
     assert len(scheduled) == 1 and scheduled[0].startswith("email-batch-")
