@@ -63,12 +63,15 @@ def _waiting(redis: Redis, queue: Queue, batches: list[Batch]) -> set[str]:
     for batch in batches:
         pipe.hget(f"rq:job:{batch.job_id}", "status")
         pipe.zscore(queue.scheduled_job_registry.key, batch.job_id)
+        # "queued" alone is not enough: a worker killed right after taking the job
+        # off the list leaves it "queued" in no list at all.
+        pipe.lpos(queue.key, batch.job_id)
     replies = pipe.execute()
     now = time.time()
     waiting = set()
-    for batch, status, scheduled_at in zip(batches, replies[0::2], replies[1::2]):
+    for batch, status, scheduled_at, position in zip(batches, replies[0::3], replies[1::3], replies[2::3]):
         status = status.decode() if status else None
-        if status == JobStatus.QUEUED.value:
+        if status == JobStatus.QUEUED.value and position is not None:
             waiting.add(batch.job_id)
         elif status == JobStatus.SCHEDULED.value and scheduled_at is not None \
                 and scheduled_at > now - OVERDUE_RETRY_SECONDS:

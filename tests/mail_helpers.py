@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 from sqlalchemy import insert, select
 
 from app.extensions import db
@@ -79,18 +80,31 @@ class WorkerProcess:
         return self.process.poll() is None
 
     def kill(self) -> None:
-        """SIGKILL the worker and its work horse at once, as a crashed machine would."""
+        """SIGKILL the worker and its work horse at once, as a crashed machine would.
+
+        rq puts each work horse in a process group of its own, so the horse is
+        found by parentage, not by the worker's group.
+        """
         try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            family = [self.process.pid, *(c.pid for c in psutil.Process(self.process.pid).children(recursive=True))]
+        except psutil.NoSuchProcess:
+            family = [self.process.pid]
+        for pid in family:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.process.wait()
+        self._close_log()
+
+    def _close_log(self) -> None:
+        if self.log is not subprocess.DEVNULL and not self.log.closed:
+            self.log.close()
 
     def stop(self) -> None:
         if self.alive():
             self.kill()
-        if self.log is not subprocess.DEVNULL:
-            self.log.close()
+        self._close_log()
 
 
 def burst(app) -> None:
