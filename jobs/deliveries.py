@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
 
 from app.extensions import db
 from app.models.delivery import EMAIL, FAILED, PENDING, SENDING, SENT, Delivery
@@ -134,9 +134,26 @@ def _update_claimed(delivery_id: int, token: datetime, **values) -> bool:
     return True
 
 
+_deliveries = Delivery.__table__
+# The hot path of a bulk send (one per message): a Core statement compiled once,
+# executed on the session's connection without the ORM's bulk-update machinery.
+_MARK_SENT = (
+    _deliveries.update()
+    .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.status == SENDING,
+           _deliveries.c.claimed_at == bindparam("b_token", type_=Delivery.claimed_at.type))
+    .values(status=SENT, sent_at=bindparam("b_sent_at", type_=Delivery.sent_at.type),
+            provider_response=bindparam("b_answer"), last_error=None)
+)
+
+
 def mark_row_sent(delivery_id: int, token: datetime, provider_response: str) -> bool:
-    return _update_claimed(delivery_id, token, status=SENT, sent_at=utcnow(),
-                           provider_response=provider_response[:500], last_error=None)
+    result = db.session.connection().execute(_MARK_SENT, {
+        "b_id": delivery_id, "b_token": token, "b_sent_at": utcnow(), "b_answer": provider_response[:500]})
+    db.session.commit()
+    if result.rowcount != 1:
+        log.warning("delivery %s: sent, but our claim was taken over before we could record it", delivery_id)
+        return False
+    return True
 
 
 def mark_row_failed(delivery_id: int, token: datetime, reason: str) -> bool:
