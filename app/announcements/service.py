@@ -47,8 +47,10 @@ def create_announcement(author: User, subject: str, body: str) -> Announcement:
     ).order_by(User.id)
     columns = ["idempotency_key", "channel", "kind", "recipient", "user_id", "announcement_id",
                "subject", "body", "status", "attempts", "due_at", "created_at"]
-    result = db.session.execute(insert(Delivery).from_select(columns, members))
-    announcement.recipient_count = result.rowcount
+    db.session.execute(insert(Delivery).from_select(columns, members))
+    # rowcount of INSERT ... SELECT is -1 on some drivers (psycopg): count the rows (indexed).
+    announcement.recipient_count = db.session.scalar(
+        select(func.count()).where(Delivery.announcement_id == announcement.id))
     enqueue_after_commit(FAN_OUT, announcement.id, job_id=fan_out_job_id(announcement.id), queue=LOW)
     db.session.commit()
     return announcement
