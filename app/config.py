@@ -139,6 +139,9 @@ class Config:
         cache_url = env.get("CACHE_REDIS_URL", "") or (derive_cache_url(redis_url) if redis_url else "")
         database_url = env.get("DATABASE_URL", "") or f"sqlite:///{VAR_DIR / 'app.db'}"
         mail_use_ssl = _bool(env.get("MAIL_USE_SSL"))
+        for name in ("MAIL_BATCH_SIZE", "DELIVERY_STALE_CLAIM_SECONDS"):
+            if _int(name, env.get(name), 1) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {env.get(name)!r}")
 
         return cls(
             APP_ENV=app_env,
