@@ -35,6 +35,10 @@ def register_extensions(app: Flask) -> None:
     from app.extensions import cache, csrf, db, login_manager, migrate, redis_clients
 
     db.init_app(app)
+    from app.db_sqlite import configure_sqlite
+
+    with app.app_context():
+        configure_sqlite(db.engine)  # WAL + busy timeout: workers and web write one file
     migrate.init_app(app, db, directory=str(ROOT_DIR / "app" / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -48,6 +52,10 @@ def register_extensions(app: Flask) -> None:
     })
     db_events.install(db.session.session_factory.class_)
     init_post_cache(app)
+
+    from app.queue_metrics import register_queue_metrics
+
+    register_queue_metrics(app)
 
     from app.auth.loader import init_login
 
@@ -80,6 +88,11 @@ def register_blueprints(app: Flask) -> None:
     # cannot send) on a SameSite=Lax cookie, so it needs no CSRF token.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
+    from app.admin.dashboard import init_dashboard
+    from app.admin.views import bp as admin_bp
+
+    app.register_blueprint(admin_bp)
+    init_dashboard(app)
     if (app.config["DEV_MAIL_DIR"] or app.config["DEV_SMS_DIR"]) and app.config["APP_ENV"] != "production":
         from app.dev.views import bp as dev_bp
 
@@ -87,9 +100,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from app.commands import seed_demo_command
+    from app.commands import create_admin_command, seed_demo_command
 
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_admin_command)
     from scheduler.cli import schedule_cli
 
     app.cli.add_command(schedule_cli)

@@ -1,4 +1,4 @@
-"""Flask CLI commands: `flask seed-demo`."""
+"""Flask CLI commands: `flask seed-demo`, `flask create-admin`."""
 from __future__ import annotations
 
 import random
@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import click
 from flask.cli import with_appcontext
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -63,3 +64,39 @@ def seed_demo_command(post_count: int, if_empty: bool) -> None:
     db.session.commit()
     click.echo(f"demo data: {post_count} posts by {len(authors)} members "
                f"(sign in as minji@filmclub.example / {DEMO_PASSWORD})")
+
+
+MIN_PASSWORD_LENGTH = 8  # as for sign-up
+
+
+@click.command("create-admin")
+@click.argument("email")
+@click.option("--password", help="Required for a new account; resets the password of an existing one.")
+@click.option("--name", help="Display name of a new account (default: the part of EMAIL before the @).")
+@with_appcontext
+def create_admin_command(email: str, password: str | None, name: str | None) -> None:
+    """Make EMAIL an admin: create the account, or promote an existing member."""
+    from app.auth.service import find_user_by_email, normalise_email
+
+    try:
+        email = validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise click.BadParameter(str(exc), param_hint="EMAIL") from None
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(f"must be at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password")
+    user = find_user_by_email(email)
+    if user is None:
+        if password is None:
+            raise click.UsageError(f"no account for {email}: give --password to create one")
+        user = User(email=normalise_email(email), name=(name or email.split("@")[0])[:100])
+        db.session.add(user)
+        action = "created admin"
+    else:
+        action = "promoted to admin" if not user.is_admin else "already an admin"
+    if password is not None:
+        user.set_password(password)
+        if action == "already an admin":
+            action = "admin, password reset"
+    user.is_admin = True
+    db.session.commit()
+    click.echo(f"{user.email}: {action}")

@@ -43,6 +43,18 @@ def _int(name: str, value: str | None, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
 
 
+def _int_list(name: str, value: str | None, default: list[int]) -> list[int]:
+    if value is None or value.strip() == "":
+        return list(default)
+    try:
+        numbers = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated whole numbers, got {value!r}") from None
+    if not numbers or any(n < 0 for n in numbers):
+        raise ConfigError(f"{name} must list at least one non-negative number of seconds, got {value!r}")
+    return numbers
+
+
 def _float(name: str, value: str | None, default: float) -> float:
     if value is None or value == "":
         return default
@@ -158,6 +170,9 @@ class Config:
         cache_url = env.get("CACHE_REDIS_URL", "") or (derive_cache_url(redis_url) if redis_url else "")
         database_url = env.get("DATABASE_URL", "") or f"sqlite:///{VAR_DIR / 'app.db'}"
         mail_use_ssl = _bool(env.get("MAIL_USE_SSL"))
+        for name in ("MAIL_BATCH_SIZE", "DELIVERY_STALE_CLAIM_SECONDS"):
+            if _int(name, env.get(name), 1) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {env.get(name)!r}")
 
         return cls(
             APP_ENV=app_env,
@@ -180,12 +195,21 @@ class Config:
             MAIL_PASSWORD=env.get("MAIL_PASSWORD", ""),
             MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER", "Film Club <noreply@filmclub.example>"),
             MAIL_TIMEOUT=_float("MAIL_TIMEOUT", env.get("MAIL_TIMEOUT"), 10.0),
+            MAIL_BATCH_SIZE=_int("MAIL_BATCH_SIZE", env.get("MAIL_BATCH_SIZE"), 100),
+            MAIL_RETRY_INTERVALS=_int_list("MAIL_RETRY_INTERVALS", env.get("MAIL_RETRY_INTERVALS"),
+                                           [5, 30, 120, 600, 1800]),
+            DELIVERY_STALE_CLAIM_SECONDS=_int("DELIVERY_STALE_CLAIM_SECONDS",
+                                              env.get("DELIVERY_STALE_CLAIM_SECONDS"), 300),
+            DELIVERY_SWEEP_GRACE_SECONDS=_int("DELIVERY_SWEEP_GRACE_SECONDS",
+                                              env.get("DELIVERY_SWEEP_GRACE_SECONDS"), 60),
+            DELIVERY_SWEEP_LIMIT=_int("DELIVERY_SWEEP_LIMIT", env.get("DELIVERY_SWEEP_LIMIT"), 20_000),
             DEV_MAIL_DIR=env.get("DEV_MAIL_DIR", str(VAR_DIR / "mail")) if development else env.get("DEV_MAIL_DIR", ""),
             PORT=_int("PORT", env.get("PORT"), 5000),
             WORKERS=_int("WORKERS", env.get("WORKERS"), os.cpu_count() or 1),
             APP_TIMEZONE=_timezone(env.get("APP_TIMEZONE", "Asia/Seoul")),
             REMINDER_LEADS=parse_leads(env.get("REMINDER_LEADS", "1d,1h")),
             DAILY_NOTIFICATIONS_AT=parse_clock("DAILY_NOTIFICATIONS_AT", env.get("DAILY_NOTIFICATIONS_AT", "09:00")),
+            DELIVERY_SWEEP_SECONDS=_int("DELIVERY_SWEEP_SECONDS", env.get("DELIVERY_SWEEP_SECONDS"), 30),
             REMINDER_SWEEP_SECONDS=_int("REMINDER_SWEEP_SECONDS", env.get("REMINDER_SWEEP_SECONDS"), 30),
             SCHEDULER_RESYNC_SECONDS=_int("SCHEDULER_RESYNC_SECONDS", env.get("SCHEDULER_RESYNC_SECONDS"), 60),
             DELIVERY_RETENTION_DAYS=_int("DELIVERY_RETENTION_DAYS", env.get("DELIVERY_RETENTION_DAYS"), 90),

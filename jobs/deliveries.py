@@ -4,23 +4,44 @@ A row moves pending -> sending (claimed) -> sent | failed, or back to pending
 after a transient error. The claim is one conditional UPDATE, so two jobs for
 the same row (a retry, a requeue, a duplicate from the sweeper) cannot both
 send it. A row left in ``sending`` by a killed worker becomes claimable again
-after ``STALE_CLAIM``; that is the one message a kill may send twice.
+after the stale-claim time (``DELIVERY_STALE_CLAIM_SECONDS``); that is the one
+message a kill may send twice.
+
+Bulk sends claim a whole id range in one UPDATE (``claim_range``) and then mark
+each row right after its message is accepted (``mark_row_sent``), so a kill
+costs at most the one message in flight; the rows it had claimed but not sent
+wait for the stale-claim time and are swept again. ``claimed_at`` doubles as
+the claim's token: a mark only lands while the row still carries our token.
 """
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from dataclasses import dataclass
+from typing import Sequence
+
+from flask import current_app
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
 
 from app.extensions import db
-from app.models.delivery import FAILED, PENDING, SENDING, SENT, Delivery
+from app.models.delivery import EMAIL, FAILED, PENDING, SENDING, SENT, Delivery
 from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-STALE_CLAIM = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+
+
+def stale_claim() -> timedelta:
+    """How long a claim holds before the row counts as abandoned (config, default 5 min)."""
+    return timedelta(seconds=current_app.config.get("DELIVERY_STALE_CLAIM_SECONDS", 300))
+
+
+def claimable(now: datetime) -> ColumnElement[bool]:
+    """Rows a job may take: pending, or claimed so long ago that the claimer must be dead."""
+    return or_(Delivery.status == PENDING,
+               and_(Delivery.status == SENDING, Delivery.claimed_at < now - stale_claim()))
 
 
 def claim(delivery_id: int, now: datetime | None = None) -> Delivery | None:
@@ -29,8 +50,7 @@ def claim(delivery_id: int, now: datetime | None = None) -> Delivery | None:
     result = db.session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .where(or_(Delivery.status == PENDING,
-                   (Delivery.status == SENDING) & (Delivery.claimed_at < now - STALE_CLAIM)))
+        .where(claimable(now))
         .values(status=SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -64,3 +84,111 @@ def release(delivery: Delivery, reason: str, retry_in: timedelta) -> None:
     delivery.last_error = reason
     delivery.due_at = utcnow() + retry_in
     db.session.commit()
+
+
+# --- bulk: claim a range at once, mark row by row ---------------------------------------------
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    id: int
+    recipient: str
+    subject: str
+    body: str
+    idempotency_key: str
+    attempts: int
+
+
+# Kinds whose rows are sent only by a job of their own (codes are redacted after
+# sending), never as part of an id-range batch.
+OWN_JOB_KINDS = ("verification_code",)
+
+
+def claim_range(first_id: int, last_id: int, token: datetime, channel: str = EMAIL) -> list[ClaimedRow]:
+    """Claim every due, claimable ``channel`` row with ``first_id <= id <= last_id`` in one UPDATE.
+
+    Rows not yet due (``due_at`` in the future: a scheduled message, a retry
+    that waits) are left alone. ``token`` (the claim time) identifies this claim.
+    """
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.between(first_id, last_id), Delivery.channel == channel,
+               Delivery.kind.not_in(OWN_JOB_KINDS),
+               Delivery.due_at <= token, claimable(token))
+        .values(status=SENDING, claimed_at=token, attempts=Delivery.attempts + 1)
+        .returning(Delivery.id, Delivery.recipient, Delivery.subject, Delivery.body,
+                   Delivery.idempotency_key, Delivery.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    rows = [ClaimedRow(*row) for row in result]
+    db.session.commit()
+    return sorted(rows, key=lambda row: row.id)
+
+
+def _ours(delivery_id: int, token: datetime) -> ColumnElement[bool]:
+    return and_(Delivery.id == delivery_id, Delivery.status == SENDING, Delivery.claimed_at == token)
+
+
+def _update_claimed(delivery_id: int, token: datetime, **values) -> bool:
+    result = db.session.execute(
+        update(Delivery).where(_ours(delivery_id, token)).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        log.warning("delivery %s: our claim was taken over before we could record %s", delivery_id, values)
+        return False
+    return True
+
+
+_deliveries = Delivery.__table__
+# The hot path of a bulk send (one per message): a Core statement compiled once,
+# executed on the session's connection without the ORM's bulk-update machinery.
+_MARK_SENT = (
+    _deliveries.update()
+    .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.status == SENDING,
+           _deliveries.c.claimed_at == bindparam("b_token", type_=Delivery.claimed_at.type))
+    .values(status=SENT, sent_at=bindparam("b_sent_at", type_=Delivery.sent_at.type),
+            provider_response=bindparam("b_answer"), last_error=None)
+)
+
+
+def mark_row_sent(delivery_id: int, token: datetime, provider_response: str) -> bool:
+    result = db.session.connection().execute(_MARK_SENT, {
+        "b_id": delivery_id, "b_token": token, "b_sent_at": utcnow(), "b_answer": provider_response[:500]})
+    db.session.commit()
+    if result.rowcount != 1:
+        log.warning("delivery %s: sent, but our claim was taken over before we could record it", delivery_id)
+        return False
+    return True
+
+
+def mark_row_failed(delivery_id: int, token: datetime, reason: str) -> bool:
+    log.warning("delivery %s failed for good: %s", delivery_id, reason)
+    return _update_claimed(delivery_id, token, status=FAILED, last_error=reason[:2000])
+
+
+def release_row(row: ClaimedRow, token: datetime, reason: str, due_at: datetime | None = None) -> bool:
+    """Give a claimed row back after a transient error (failed for good past MAX_ATTEMPTS)."""
+    if row.attempts >= MAX_ATTEMPTS:
+        return mark_row_failed(row.id, token, f"gave up after {row.attempts} attempts: {reason}")
+    return _update_claimed(row.id, token, status=PENDING, last_error=reason[:2000],
+                           due_at=due_at or utcnow())
+
+
+def refresh_claims(ids: Sequence[int], token: datetime, new_token: datetime) -> set[int]:
+    """Extend a long batch's claims so they never look stale; returns the ids still ours.
+
+    A batch that sends slower than expected (a slow SMTP server) keeps its rows
+    instead of letting the sweeper hand them to a second job.
+    """
+    if not ids:
+        return set()
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.status == SENDING, Delivery.claimed_at == token)
+        .values(claimed_at=new_token)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return set(db.session.scalars(
+        select(Delivery.id).where(Delivery.id.in_(ids), Delivery.claimed_at == new_token)))

@@ -16,7 +16,14 @@ from typing import Mapping
 
 
 class MailError(Exception):
-    """Base class for sending failures."""
+    """Base class for sending failures.
+
+    ``session_usable`` is True when the server answered (and the session was
+    reset), so a batch can go on with the next recipient on the same
+    connection; False when the connection itself is gone.
+    """
+
+    session_usable = False
 
 
 class TransientMailError(MailError):
@@ -63,10 +70,12 @@ def build_message(sender: str, recipient: str, subject: str, body: str, message_
     return message
 
 
-def _classify(code: int, text: bytes | str, what: str) -> MailError:
+def _classify(code: int, text: bytes | str, what: str, session_usable: bool = False) -> MailError:
     reply = text.decode(errors="replace") if isinstance(text, bytes) else text
     message = f"{what}: {code} {reply}"
-    return PermanentMailError(message) if 500 <= code < 600 else TransientMailError(message)
+    error = PermanentMailError(message) if 500 <= code < 600 else TransientMailError(message)
+    error.session_usable = session_usable
+    return error
 
 
 class SMTPConnection:
@@ -114,14 +123,14 @@ class SMTPConnection:
             code, text = smtp.mail(_address(sender))
             if code != 250:
                 smtp.rset()
-                raise _classify(code, text, "MAIL FROM refused")
+                raise _classify(code, text, "MAIL FROM refused", session_usable=True)
             code, text = smtp.rcpt(_address(recipient))
             if code not in (250, 251):
                 smtp.rset()
-                raise _classify(code, text, f"recipient {recipient} refused")
+                raise _classify(code, text, f"recipient {recipient} refused", session_usable=True)
             code, text = smtp.data(message.as_bytes())
             if code != 250:
-                raise _classify(code, text, "message refused")
+                raise _classify(code, text, "message refused", session_usable=code != 421)
             return f"{code} {text.decode(errors='replace')}"[:500]
         except MailError:
             raise

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
+from jobs.queues import ALL as ALL_QUEUES
+
 
 @dataclass(frozen=True)
 class PeriodicJob:
@@ -24,10 +26,18 @@ class PeriodicJob:
     description: str = ""
 
     def __post_init__(self) -> None:
+        if not self.name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"{self.name!r}: names may use only letters, digits, - and _")
         if (self.cron is None) == (self.interval_seconds is None):
             raise ValueError(f"{self.name}: give exactly one of cron, interval_seconds")
-        if not self.name.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"{self.name}: names may use only letters, digits, - and _")
+        if self.interval_seconds is not None and self.interval_seconds < 1:
+            raise ValueError(f"{self.name}: interval_seconds must be at least 1")
+        if self.cron is not None and len(self.cron.split()) != 5:
+            raise ValueError(f"{self.name}: cron must have five fields, got {self.cron!r}")
+        if self.queue not in ALL_QUEUES:
+            raise ValueError(f"{self.name}: unknown queue {self.queue!r} (one of {ALL_QUEUES})")
+        if "." not in self.func:
+            raise ValueError(f"{self.name}: func must be a dotted path, got {self.func!r}")
 
     @property
     def when(self) -> str:
@@ -48,6 +58,12 @@ def periodic_jobs(config: Mapping) -> list[PeriodicJob]:
             name="sweep-reminders", func="scheduler.reminders.sweep_due_reminders",
             interval_seconds=config["REMINDER_SWEEP_SECONDS"], queue="default", max_runtime_seconds=300,
             description="dispatch reminders that are due but whose scheduled job was lost",
+        ),
+        PeriodicJob(
+            name="sweep-deliveries", func="jobs.sweeper.sweep_deliveries",
+            interval_seconds=config["DELIVERY_SWEEP_SECONDS"], queue="default", max_runtime_seconds=120,
+            description="re-enqueue deliveries that are due and not sent (lost jobs, Redis down or flushed, "
+                        "workers killed mid-batch)",
         ),
         PeriodicJob(
             name="clean-up", func="scheduler.cleanup.delete_expired_rows",

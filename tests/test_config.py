@@ -36,3 +36,13 @@ def test_production_cookies_are_secure():
     config = Config.from_env({"APP_ENV": "production", "SECRET_KEY": "x", "REDIS_URL": "redis://r/0"})
     assert config.SESSION_COOKIE_SECURE and config.SESSION_COOKIE_HTTPONLY
     assert config.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+def test_mail_settings_are_read_and_checked():
+    config = Config.from_env({"APP_ENV": "testing", "MAIL_BATCH_SIZE": "50", "MAIL_RETRY_INTERVALS": "1, 2,3",
+                              "DELIVERY_STALE_CLAIM_SECONDS": "7"})
+    assert (config.MAIL_BATCH_SIZE, config.MAIL_RETRY_INTERVALS, config.DELIVERY_STALE_CLAIM_SECONDS) == (50, [1, 2, 3], 7)
+    with pytest.raises(ConfigError, match="MAIL_BATCH_SIZE"):
+        Config.from_env({"APP_ENV": "testing", "MAIL_BATCH_SIZE": "0"})
+    with pytest.raises(ConfigError, match="MAIL_RETRY_INTERVALS"):
+        Config.from_env({"APP_ENV": "testing", "MAIL_RETRY_INTERVALS": "5,soon"})

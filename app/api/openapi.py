@@ -15,7 +15,8 @@ from app.api import screening_schemas as ss
 _MODELS = [s.PostCreate, s.PostUpdate, s.PostOut, s.PostPage, s.SignupRequest, s.LoginRequest,
            s.AuthAnswer, s.UserOut, s.ErrorOut, ss.ScreeningCreate, ss.ScreeningUpdate, ss.ScreeningOut,
            ss.ScreeningList,
-           a.VerifyRequest, a.ResendRequest, a.AccountUpdate, a.MessageOut]
+           a.VerifyRequest, a.ResendRequest, a.AccountUpdate, a.MessageOut,
+           s.AnnouncementCreate, s.AnnouncementOut, s.AnnouncementAccepted]
 
 
 def _ref(model: type) -> dict[str, str]:
@@ -152,6 +153,24 @@ def openapi_document() -> dict[str, Any]:
                                           "responses": {"204": {"description": "Signed out"}}}},
             "/api/auth/me": {"get": {"summary": "The signed-in member", "security": cookie,
                                      "responses": {"200": _json(s.AuthAnswer, "You"), **_errors(401)}}},
+            "/api/announcements": {"post": {
+                "summary": "Email an announcement to every member (admins only). Answers at once; "
+                           "workers send it in batches",
+                "security": cookie, "requestBody": _body(s.AnnouncementCreate),
+                "responses": {"202": {**_json(s.AnnouncementAccepted, "Accepted: one delivery per member "
+                                                                      "recorded, sending in the background"),
+                                      "headers": {"Location": {"schema": {"type": "string"},
+                                                               "description": "the status URL"}}},
+                              **_errors(400, 401, 403, 415, 422)},
+            }},
+            "/api/announcements/{announcement_id}": {
+                "parameters": [{"name": "announcement_id", "in": "path", "required": True,
+                                "schema": {"type": "integer"}}],
+                "get": {"summary": "An announcement and its delivery counts (queued, sent, failed); admins only",
+                        "security": cookie,
+                        "responses": {"200": _json(s.AnnouncementOut, "The announcement"),
+                                      **_errors(401, 403, 404)}},
+            },
         },
     }
 

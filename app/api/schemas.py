@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from app.accounts.contact import normalise_phone
+from app.models.announcement import BODY_MAX_LENGTH as ANNOUNCEMENT_BODY_MAX
+from app.models.announcement import SUBJECT_MAX_LENGTH
 from app.models.post import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
 
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH)]
@@ -106,3 +108,37 @@ class ErrorOut(BaseModel):
     error: str
     status: int
     details: list[ErrorDetail] | None = None
+
+
+# --- announcements ---
+
+
+class AnnouncementCreate(Strict):
+    subject: Annotated[str, Field(min_length=1, max_length=SUBJECT_MAX_LENGTH)]
+    body: Annotated[str, Field(min_length=1, max_length=ANNOUNCEMENT_BODY_MAX)]
+
+
+class AnnouncementCounts(BaseModel):
+    total: int
+    queued: int = Field(description="not sent yet (waiting, or being sent right now)")
+    sending: int = Field(description="claimed by a worker at this moment (part of queued)")
+    sent: int
+    failed: int
+    done: bool
+    percent: float
+
+
+class AnnouncementOut(BaseModel):
+    id: int
+    subject: str
+    body: str
+    author: AuthorOut | None
+    created_at: datetime
+    recipient_count: int
+    counts: AnnouncementCounts
+
+
+class AnnouncementAccepted(BaseModel):
+    id: int
+    recipient_count: int
+    status_url: str

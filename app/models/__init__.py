@@ -1,4 +1,5 @@
 """Database models. Importing this package registers every table with SQLAlchemy."""
+from app.models.announcement import Announcement
 from app.models.delivery import Delivery
 from app.models.post import Post
 from app.models.screening import Reminder, Rsvp, Screening
@@ -6,4 +7,5 @@ from app.models.social_account import SocialAccount
 from app.models.user import User
 from app.models.verification_code import VerificationCode
 
-__all__ = ["Delivery", "Post", "Reminder", "Rsvp", "Screening", "SocialAccount", "User", "VerificationCode"]
+__all__ = ["Announcement", "Delivery", "Post", "Reminder", "Rsvp", "Screening", "SocialAccount", "User",
+           "VerificationCode"]

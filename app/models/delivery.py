@@ -28,7 +28,10 @@ class Delivery(db.Model):
     """
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_status_due_at", "status", "due_at"),
+        Index("ix_deliveries_announcement_id_status", "announcement_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -36,6 +39,8 @@ class Delivery(db.Model):
     kind: Mapped[str] = mapped_column(String(30))
     recipient: Mapped[str] = mapped_column(String(254))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # Set for an announcement's recipients: progress is counted from these rows.
+    announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"))
     subject: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(10), default=PENDING)

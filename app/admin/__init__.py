@@ -1,0 +1,1 @@
+"""Admin pages under /admin: announcements and the RQ dashboard (admins only)."""

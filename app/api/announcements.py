@@ -1,0 +1,39 @@
+"""Announcements over JSON: admins write them, anyone admin reads their progress."""
+from __future__ import annotations
+
+from flask import Response, jsonify
+from flask_login import current_user
+
+from app.announcements import service
+from app.api import bp
+from app.api.errors import APIError, parse_json
+from app.api.schemas import AnnouncementCreate
+from app.extensions import db
+from app.models.announcement import Announcement
+
+
+def _require_admin() -> None:
+    if not current_user.is_authenticated:
+        raise APIError(401, "sign in first (POST /api/auth/login)")
+    if not current_user.is_admin:
+        raise APIError(403, "only admins can send or read announcements")
+
+
+@bp.post("/announcements")
+def create_announcement() -> tuple[Response, int, dict]:
+    """202: the rows are written, the mail goes out in the background."""
+    _require_admin()
+    data = parse_json(AnnouncementCreate)
+    announcement = service.create_announcement(current_user, data.subject, data.body)
+    url = f"/api/announcements/{announcement.id}"
+    body = {"id": announcement.id, "recipient_count": announcement.recipient_count, "status_url": url}
+    return jsonify(body), 202, {"Location": url}
+
+
+@bp.get("/announcements/<int:announcement_id>")
+def get_announcement(announcement_id: int) -> Response:
+    _require_admin()
+    announcement = db.session.get(Announcement, announcement_id)
+    if announcement is None:
+        raise APIError(404, f"no announcement with id {announcement_id}")
+    return jsonify(service.announcement_json(announcement, service.progress(announcement_id)))

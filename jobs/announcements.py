@@ -1,0 +1,30 @@
+"""The announcement fan-out job: turn an announcement's delivery rows into batch jobs.
+
+It runs on the ``low`` queue right after the request commits; the request
+itself only writes rows. Batch job ids come from the row ids (see
+``jobs.batches``), so running this twice, or after the sweeper, queues nothing
+twice.
+"""
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models.delivery import Delivery
+from app.redis_clients import queue_redis
+from jobs.batches import batches_covering, enqueue_batches
+from jobs.queues import LOW
+
+
+def fan_out(announcement_id: int) -> dict[str, int]:
+    first_id, last_id = db.session.execute(
+        select(func.min(Delivery.id), func.max(Delivery.id))
+        .where(Delivery.announcement_id == announcement_id)).one()
+    db.session.commit()
+    if first_id is None:
+        return {"batches": 0, "enqueued": 0}
+    size = current_app.config["MAIL_BATCH_SIZE"]
+    batches = batches_covering(first_id, last_id, size)
+    enqueued = enqueue_batches(queue_redis(), LOW, batches, current_app.config)
+    return {"batches": len(batches), "enqueued": enqueued}
