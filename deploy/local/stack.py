@@ -84,6 +84,18 @@ class Process:
                 pass
 
 
+def web_server_args(port: int | str, env: dict[str, str], app_spec: str = "app:create_app()") -> list[str]:
+    """The gunicorn command line of `make run`; the benchmark serves its app with the same one.
+
+    Sync workers, one per core unless WEB_CONCURRENCY says otherwise.
+    """
+    workers = env.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
+    return [
+        str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", workers, "--worker-class", "sync",
+        "--access-logfile", "-", "--graceful-timeout", "20", app_spec,
+    ]
+
+
 def say(message: str) -> None:
     print(f"stack | {message}", flush=True)
 
@@ -159,11 +171,7 @@ class Stack:
         redis_url = self.env["REDIS_URL"]
         port = self.env.get("PORT", "5000")
         workers = int(self.env.get("WORKERS") or os.cpu_count() or 1)
-        web_workers = self.env.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
-        self.app_processes.append(Process("web", [
-            str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", web_workers,
-            "--access-logfile", "-", "--graceful-timeout", "20", "app:create_app()",
-        ], self.env, COLOURS[2]))
+        self.app_processes.append(Process("web", web_server_args(port, self.env), self.env, COLOURS[2]))
         for n in range(1, workers + 1):
             self.app_processes.append(Process(f"worker.{n}", [
                 str(BIN / "rq"), "worker", "--url", redis_url, "--worker-class", "jobs.worker.AppWorker",
