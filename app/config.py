@@ -141,6 +141,7 @@ class Config:
             CACHE_TTL=_int("CACHE_TTL", env.get("CACHE_TTL"), 300),
             CACHE_REDIS_TIMEOUT=_float("CACHE_REDIS_TIMEOUT", env.get("CACHE_REDIS_TIMEOUT"), 0.25),
             CACHE_LOCK_TIMEOUT=_float("CACHE_LOCK_TIMEOUT", env.get("CACHE_LOCK_TIMEOUT"), 5.0),
+            CACHE_LOCAL_MAX_BYTES=_int("CACHE_LOCAL_MAX_BYTES", env.get("CACHE_LOCAL_MAX_BYTES"), 32 * 1024 * 1024),
             MAIL_SERVER=env.get("MAIL_SERVER", ""),
             MAIL_PORT=_int("MAIL_PORT", env.get("MAIL_PORT"), 465 if mail_use_ssl else 25),
             MAIL_USE_TLS=_bool(env.get("MAIL_USE_TLS")),

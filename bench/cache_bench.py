@@ -75,6 +75,7 @@ class Round:
     requests: int
     errors: int
     first_error: str = ""
+    cpu_seconds: float = 0.0  # gunicorn (master and workers) and redis-server, during the round
 
 
 @dataclass
@@ -101,6 +102,12 @@ class RouteFigures:
     def errors(self) -> int:
         return sum(r.errors for r in self.rounds)
 
+    @property
+    def cpu_us_per_request(self) -> float:
+        """Server CPU per request over all rounds: unlike req/s, barely moved by other load on the machine."""
+        requests = self.requests
+        return sum(r.cpu_seconds for r in self.rounds) / requests * 1e6 if requests else float("nan")
+
 
 @dataclass
 class Result:
@@ -116,6 +123,10 @@ class Result:
     @property
     def cached_over_uncached(self) -> float:
         return self.routes["cached"].rps / self.routes["uncached"].rps
+
+    @property
+    def cpu_ceiling_over_cached(self) -> float:
+        return self.routes["ceiling"].cpu_us_per_request / self.routes["cached"].cpu_us_per_request
 
     @property
     def target_met(self) -> bool:
@@ -185,6 +196,35 @@ def make_load(port: int, connections: int, max_requests: int, use_wrk: bool) -> 
     if use_wrk and shutil.which("wrk"):
         return WrkLoad(port, connections, max_requests)
     return PythonLoad(port, connections, max_requests)
+
+
+# -- server CPU, from /proc (Linux; elsewhere the column stays empty) ----------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()  # fields from the 3rd (state) on
+
+
+def process_tree_cpu(root_pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes and their children."""
+    parents = set(root_pids)
+    total = 0.0
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        fields = _stat_fields(pid)
+        if fields is None:
+            continue
+        if pid in parents or int(fields[1]) in parents:  # fields[1] is the parent pid
+            total += (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+    return total
 
 
 # -- databases ----------------------------------------------------------------------------------------
@@ -335,10 +375,14 @@ def measure(database: Database, workload: Workload, redis: RedisServer, work_dir
         for route in ROUTES:  # every worker fills its ceiling copy and warms its connections
             load.round(workload.path(route), options.warmup)
         figures = {route: RouteFigures() for route in ROUTES}
+        server_pids = [server.process.pid, redis.process.pid]
         for n in range(options.rounds):
             order = ROUTES[n % 3:] + ROUTES[:n % 3]
             for route in order:
-                figures[route].rounds.append(load.round(workload.path(route), options.seconds))
+                cpu_before = process_tree_cpu(server_pids)
+                measured = load.round(workload.path(route), options.seconds)
+                measured.cpu_seconds = process_tree_cpu(server_pids) - cpu_before
+                figures[route].rounds.append(measured)
         for route, f in figures.items():
             if f.errors:
                 first = next(r.first_error for r in f.rounds if r.errors)
@@ -356,13 +400,15 @@ def print_result(result: Result) -> None:
     w = result.workload
     print(f"\n{result.database}: {w.name} - GET /api/posts?per_page={w.per_page} "
           f"({result.body_bytes / 1024:.1f} KiB)")
-    print(f"  {'route':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>10}")
+    print(f"  {'route':<10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'requests':>10}{'CPU us/req':>12}")
     for route in ROUTES:
         f = result.routes[route]
-        print(f"  {route:<10}{f.rps:>10.0f}{f.p50_ms:>10.2f}{f.p99_ms:>10.2f}{f.requests:>10}")
+        print(f"  {route:<10}{f.rps:>10.0f}{f.p50_ms:>10.2f}{f.p99_ms:>10.2f}{f.requests:>10}"
+              f"{f.cpu_us_per_request:>12.0f}")
     verdict = "met" if result.target_met else "NOT met"
     print(f"  cached/ceiling {result.cached_over_ceiling:.2f} (target >= {TARGET}: {verdict})"
-          f"   cached/uncached {result.cached_over_uncached:.1f}")
+          f"   cached/uncached {result.cached_over_uncached:.1f}"
+          f"   server CPU per request, ceiling/cached {result.cpu_ceiling_over_cached:.2f}")
 
 
 def parse_args(argv: list[str] | None) -> Options:
@@ -409,7 +455,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\ncache benchmark summary (target cached/ceiling >= 0.8):")
     for r in results:
         print(f"  {r.database:<11}{r.workload.name:<28}cached/ceiling {r.cached_over_ceiling:.2f} "
-              f"{'met' if r.target_met else 'NOT met':<8} cached/uncached {r.cached_over_uncached:.1f}")
+              f"{'met' if r.target_met else 'NOT met':<8} cached/uncached {r.cached_over_uncached:<6.1f}"
+              f"(CPU per request: ceiling/cached {r.cpu_ceiling_over_cached:.2f})")
     return 1 if failed or not results else 0
 
 
