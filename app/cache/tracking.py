@@ -29,7 +29,7 @@ from typing import Any
 
 from redis import Redis
 from redis.connection import AbstractConnection
-from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ConnectionError as RedisConnectionError, RedisError
 
 INVALIDATION_CHANNEL = b"__redis__:invalidate"
 MAX_KNOWN_TOKENS = 100_000
@@ -58,6 +58,9 @@ class GenerationTracker:
                 return None
             try:
                 self._drain()
+            except RedisError:
+                self._reset()  # nothing is known any more; ``fetch`` reconnects or reports the error
+                return None
             except BaseException:
                 self._reset()
                 raise
