@@ -13,10 +13,23 @@ from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = ROOT_DIR / "var"
+VAR_DIR = ROOT_DIR / "var"  # the default; FILMCLUB_VAR_DIR moves it (see var_dir)
 # Written by the development launcher (`make run`) with the URLs of the embedded
 # Redis and mail server, so `flask` commands run beside it find them.
 SERVICES_ENV_FILE = VAR_DIR / "run" / "services.env"
+
+
+def var_dir(environ: Mapping[str, str]) -> Path:
+    """Where local state lives (SQLite, embedded Redis, caught mail, the launcher's files).
+
+    ``FILMCLUB_VAR_DIR`` moves it, so a test or a second checkout can run the
+    whole stack without touching the repository's ``var/``.
+    """
+    return Path(environ.get("FILMCLUB_VAR_DIR") or VAR_DIR)
+
+
+def services_env_file(environ: Mapping[str, str]) -> Path:
+    return var_dir(environ) / "run" / "services.env"
 
 
 class ConfigError(RuntimeError):
@@ -81,12 +94,12 @@ def derive_cache_url(queue_url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{db + 1}"))
 
 
-def _development_secret_key() -> str:
+def _development_secret_key(var: Path) -> str:
     """A development key kept under var/ so sessions survive restarts."""
-    path = VAR_DIR / "secret_key"
+    path = var / "secret_key"
     if path.is_file():
         return path.read_text().strip()
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    var.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     path.write_text(key)
     path.chmod(0o600)
@@ -110,22 +123,23 @@ class Config:
         if app_env not in {"production", "development", "testing"}:
             raise ConfigError(f"APP_ENV must be production, development or testing, got {app_env!r}")
         development = app_env == "development"
+        var = var_dir(env)
         if development:
             # Fill what the developer did not set from the running `make run` stack.
-            for key, value in read_env_file(SERVICES_ENV_FILE).items():
+            for key, value in read_env_file(services_env_file(env)).items():
                 env.setdefault(key, value)
 
         secret_key = env.get("SECRET_KEY", "")
         if not secret_key:
             if app_env == "production":
                 raise ConfigError("SECRET_KEY is not set: production refuses to start without it")
-            secret_key = _development_secret_key() if development else secrets.token_hex(32)
+            secret_key = _development_secret_key(var) if development else secrets.token_hex(32)
 
         redis_url = env.get("REDIS_URL", "")
         if app_env == "production" and not redis_url:
             raise ConfigError("REDIS_URL is not set: production needs its queue Redis")
         cache_url = env.get("CACHE_REDIS_URL", "") or (derive_cache_url(redis_url) if redis_url else "")
-        database_url = env.get("DATABASE_URL", "") or f"sqlite:///{VAR_DIR / 'app.db'}"
+        database_url = env.get("DATABASE_URL", "") or f"sqlite:///{var / 'app.db'}"
         mail_use_ssl = _bool(env.get("MAIL_USE_SSL"))
 
         return cls(
@@ -150,7 +164,7 @@ class Config:
             MAIL_PASSWORD=env.get("MAIL_PASSWORD", ""),
             MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER", "Film Club <noreply@filmclub.example>"),
             MAIL_TIMEOUT=_float("MAIL_TIMEOUT", env.get("MAIL_TIMEOUT"), 10.0),
-            DEV_MAIL_DIR=env.get("DEV_MAIL_DIR", str(VAR_DIR / "mail")) if development else env.get("DEV_MAIL_DIR", ""),
+            DEV_MAIL_DIR=env.get("DEV_MAIL_DIR", str(var / "mail")) if development else env.get("DEV_MAIL_DIR", ""),
             PORT=_int("PORT", env.get("PORT"), 5000),
             WORKERS=_int("WORKERS", env.get("WORKERS"), os.cpu_count() or 1),
             APP_TIMEZONE=env.get("APP_TIMEZONE", "Asia/Seoul"),
