@@ -213,9 +213,11 @@ def _stat_fields(pid: int) -> list[str] | None:
 
 def process_tree_cpu(root_pids: list[int]) -> float:
     """CPU seconds (user + system) used so far by these processes and their children."""
+    if not Path("/proc/self/stat").exists():
+        return float("nan")
     parents = set(root_pids)
     total = 0.0
-    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+    for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         pid = int(entry.name)
