@@ -12,6 +12,7 @@ from redis import Redis
 from sqlalchemy import text
 
 from app.extensions import db
+from deploy.local.redis_server import RedisServer
 from tests.conftest import login
 
 
@@ -103,3 +104,19 @@ def test_without_local_copies_hits_come_from_redis(app_factory, make_user, redis
     assert lookups(redis_server) == before + 1
     client.patch(f"/api/posts/{post_id}", json={"title": "After"})
     assert client.get("/api/posts").get_json()["items"][0]["title"] == "After"
+
+
+
+def test_a_redis_without_client_tracking_still_serves_hits(app_factory, make_user, tmp_path, caplog):
+    """CLIENT renamed away stands for Redis 5, or a managed Redis that turns the command off."""
+    with RedisServer(tmp_path / "redis", appendonly=False, extra_args=["--rename-command", "CLIENT", ""]) as server:
+        app = app_factory(CACHE_REDIS_URL=server.url.replace("/0", "/1"))
+        make_user()
+        client = app.test_client()
+        login(client)
+        post_id = client.post("/api/posts", json={"title": "Before", "body": "text"}).get_json()["id"]
+        assert client.get("/api/posts").headers["X-Cache"] == "MISS"
+        assert client.get("/api/posts").headers["X-Cache"] == "HIT"
+        assert any("every hit asks Redis" in r.message for r in caplog.records)
+        client.patch(f"/api/posts/{post_id}", json={"title": "After"})
+        assert client.get("/api/posts").get_json()["items"][0]["title"] == "After"

@@ -29,10 +29,14 @@ from typing import Any
 
 from redis import Redis
 from redis.connection import AbstractConnection
-from redis.exceptions import ConnectionError as RedisConnectionError, RedisError
+from redis.exceptions import RedisError, ResponseError
 
 INVALIDATION_CHANNEL = b"__redis__:invalidate"
 MAX_KNOWN_TOKENS = 100_000
+
+
+class TrackingUnsupported(RedisError):
+    """This Redis has no client-side caching: hits must ask Redis each time."""
 
 
 class GenerationTracker:
@@ -102,13 +106,16 @@ class GenerationTracker:
         subscriber = self._connection_class(**self._connection_kwargs)
         data = self._connection_class(**self._connection_kwargs)
         self._subscriber, self._data, self._pid = subscriber, data, os.getpid()
-        subscriber.send_command("CLIENT", "ID")
-        subscriber_id = subscriber.read_response()
-        subscriber.send_command("SUBSCRIBE", INVALIDATION_CHANNEL)
-        subscriber.read_response()
-        data.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", subscriber_id)
-        if data.read_response() != b"OK":
-            raise RedisConnectionError("CLIENT TRACKING was refused")
+        try:
+            subscriber.send_command("CLIENT", "ID")
+            subscriber_id = subscriber.read_response()
+            subscriber.send_command("SUBSCRIBE", INVALIDATION_CHANNEL)
+            subscriber.read_response()
+            data.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", subscriber_id)
+            if data.read_response() != b"OK":
+                raise ResponseError("unexpected answer")
+        except ResponseError as exc:  # Redis before 6, or a service that turned the commands off
+            raise TrackingUnsupported(f"CLIENT TRACKING refused: {exc}") from None
         self._poller = select.poll()
         self._poller.register(subscriber._sock.fileno(), select.POLLIN)
         self._verified_at = time.monotonic()

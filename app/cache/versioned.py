@@ -38,7 +38,7 @@ from redis.exceptions import RedisError
 
 from app.cache.local_copies import LocalCopies
 from app.cache.stats import CacheStats
-from app.cache.tracking import GenerationTracker
+from app.cache.tracking import GenerationTracker, TrackingUnsupported
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,13 @@ class VersionedCache:
             return CacheResult(compute(), hit=False)
         entries, gen_key, lock_key = self._keys(namespace, field)
         try:
-            value = self._cached_value(entries, gen_key, field)
+            try:
+                value = self._cached_value(entries, gen_key, field)
+            except TrackingUnsupported as exc:
+                log.warning("no per-process cache copies (%s): every hit asks Redis", exc)
+                self.tracker.close()
+                self.tracker = None
+                value = self._cached_value(entries, gen_key, field)
             if value is not None:
                 self.stats.count("hit")
                 return CacheResult(value, hit=True)
