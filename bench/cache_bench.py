@@ -116,13 +116,19 @@ class Result:
     body_bytes: int
     routes: dict[str, RouteFigures]
 
+    def _ratio(self, route: str, other: str) -> float:
+        """Median over rounds of the two routes' req/s ratio: each round measures them back to back,
+        so a change in the machine's other load between rounds cancels out."""
+        pairs = zip(self.routes[route].rounds, self.routes[other].rounds)
+        return statistics.median(a.rps / b.rps for a, b in pairs if b.rps)
+
     @property
     def cached_over_ceiling(self) -> float:
-        return self.routes["cached"].rps / self.routes["ceiling"].rps
+        return self._ratio("cached", "ceiling")
 
     @property
     def cached_over_uncached(self) -> float:
-        return self.routes["cached"].rps / self.routes["uncached"].rps
+        return self._ratio("cached", "uncached")
 
     @property
     def cpu_ceiling_over_cached(self) -> float:
@@ -435,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     load_name = WrkLoad.name if options.use_wrk and shutil.which("wrk") else PythonLoad.name
     print(f"cache benchmark: gunicorn, {web_workers} sync workers (as `make run`); load: {load_name}, "
           f"{options.connections} connections; {options.rounds} interleaved rounds of {options.seconds:g} s "
-          f"per route; figures are medians over rounds")
+          f"per route; figures are medians over rounds, ratios medians of per-round ratios")
     results: list[Result] = []
     failed = False
     with tempfile.TemporaryDirectory(prefix="filmclub-bench-") as tmp:
