@@ -13,10 +13,23 @@ from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = ROOT_DIR / "var"
+VAR_DIR = ROOT_DIR / "var"  # the default; FILMCLUB_VAR_DIR moves it (see var_dir)
 # Written by the development launcher (`make run`) with the URLs of the embedded
 # Redis and mail server, so `flask` commands run beside it find them.
 SERVICES_ENV_FILE = VAR_DIR / "run" / "services.env"
+
+
+def var_dir(environ: Mapping[str, str]) -> Path:
+    """Where local state lives (SQLite, embedded Redis, caught mail, the launcher's files).
+
+    ``FILMCLUB_VAR_DIR`` moves it, so a test or a second checkout can run the
+    whole stack without touching the repository's ``var/``.
+    """
+    return Path(environ.get("FILMCLUB_VAR_DIR") or VAR_DIR)
+
+
+def services_env_file(environ: Mapping[str, str]) -> Path:
+    return var_dir(environ) / "run" / "services.env"
 
 
 class ConfigError(RuntimeError):
@@ -124,12 +137,12 @@ def _timezone(value: str) -> str:
     return value
 
 
-def _development_secret_key() -> str:
+def _development_secret_key(var: Path) -> str:
     """A development key kept under var/ so sessions survive restarts."""
-    path = VAR_DIR / "secret_key"
+    path = var / "secret_key"
     if path.is_file():
         return path.read_text().strip()
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    var.mkdir(parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     path.write_text(key)
     path.chmod(0o600)
@@ -153,22 +166,23 @@ class Config:
         if app_env not in {"production", "development", "testing"}:
             raise ConfigError(f"APP_ENV must be production, development or testing, got {app_env!r}")
         development = app_env == "development"
+        var = var_dir(env)
         if development:
             # Fill what the developer did not set from the running `make run` stack.
-            for key, value in read_env_file(SERVICES_ENV_FILE).items():
+            for key, value in read_env_file(services_env_file(env)).items():
                 env.setdefault(key, value)
 
         secret_key = env.get("SECRET_KEY", "")
         if not secret_key:
             if app_env == "production":
                 raise ConfigError("SECRET_KEY is not set: production refuses to start without it")
-            secret_key = _development_secret_key() if development else secrets.token_hex(32)
+            secret_key = _development_secret_key(var) if development else secrets.token_hex(32)
 
         redis_url = env.get("REDIS_URL", "")
         if app_env == "production" and not redis_url:
             raise ConfigError("REDIS_URL is not set: production needs its queue Redis")
         cache_url = env.get("CACHE_REDIS_URL", "") or (derive_cache_url(redis_url) if redis_url else "")
-        database_url = env.get("DATABASE_URL", "") or f"sqlite:///{VAR_DIR / 'app.db'}"
+        database_url = env.get("DATABASE_URL", "") or f"sqlite:///{var / 'app.db'}"
         mail_use_ssl = _bool(env.get("MAIL_USE_SSL"))
         for name in ("MAIL_BATCH_SIZE", "DELIVERY_STALE_CLAIM_SECONDS"):
             if _int(name, env.get(name), 1) < 1:
@@ -187,6 +201,7 @@ class Config:
             CACHE_TTL=_int("CACHE_TTL", env.get("CACHE_TTL"), 300),
             CACHE_REDIS_TIMEOUT=_float("CACHE_REDIS_TIMEOUT", env.get("CACHE_REDIS_TIMEOUT"), 0.25),
             CACHE_LOCK_TIMEOUT=_float("CACHE_LOCK_TIMEOUT", env.get("CACHE_LOCK_TIMEOUT"), 5.0),
+            CACHE_LOCAL_MAX_BYTES=_int("CACHE_LOCAL_MAX_BYTES", env.get("CACHE_LOCAL_MAX_BYTES"), 32 * 1024 * 1024),
             MAIL_SERVER=env.get("MAIL_SERVER", ""),
             MAIL_PORT=_int("MAIL_PORT", env.get("MAIL_PORT"), 465 if mail_use_ssl else 25),
             MAIL_USE_TLS=_bool(env.get("MAIL_USE_TLS")),
@@ -203,7 +218,7 @@ class Config:
             DELIVERY_SWEEP_GRACE_SECONDS=_int("DELIVERY_SWEEP_GRACE_SECONDS",
                                               env.get("DELIVERY_SWEEP_GRACE_SECONDS"), 60),
             DELIVERY_SWEEP_LIMIT=_int("DELIVERY_SWEEP_LIMIT", env.get("DELIVERY_SWEEP_LIMIT"), 20_000),
-            DEV_MAIL_DIR=env.get("DEV_MAIL_DIR", str(VAR_DIR / "mail")) if development else env.get("DEV_MAIL_DIR", ""),
+            DEV_MAIL_DIR=env.get("DEV_MAIL_DIR", str(var / "mail")) if development else env.get("DEV_MAIL_DIR", ""),
             PORT=_int("PORT", env.get("PORT"), 5000),
             WORKERS=_int("WORKERS", env.get("WORKERS"), os.cpu_count() or 1),
             APP_TIMEZONE=_timezone(env.get("APP_TIMEZONE", "Asia/Seoul")),
@@ -256,7 +271,7 @@ def accounts_settings(env: Mapping[str, str], app_env: str, redis_url: str) -> d
         "SMS_BACKEND": sms_backend,
         "SMS_SENDER": env.get("SMS_SENDER", ""),
         "SMS_TIMEOUT": _float("SMS_TIMEOUT", env.get("SMS_TIMEOUT"), 10.0),
-        "DEV_SMS_DIR": env.get("DEV_SMS_DIR", str(VAR_DIR / "sms")) if development else env.get("DEV_SMS_DIR", ""),
+        "DEV_SMS_DIR": env.get("DEV_SMS_DIR", str(var_dir(env) / "sms")) if development else env.get("DEV_SMS_DIR", ""),
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", ""),
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", ""),
         "TWILIO_API_BASE": env.get("TWILIO_API_BASE", ""),

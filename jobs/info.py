@@ -8,11 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from app.config import SERVICES_ENV_FILE, read_env_file
+from app.config import read_env_file, services_env_file
 
 
 def main() -> int:
-    url = os.environ.get("REDIS_URL") or read_env_file(SERVICES_ENV_FILE).get("REDIS_URL")
+    url = os.environ.get("REDIS_URL") or read_env_file(services_env_file(os.environ)).get("REDIS_URL")
     if not url:
         print("no queue Redis: set REDIS_URL, or start the app with `make run` first", file=sys.stderr)
         return 1

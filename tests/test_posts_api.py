@@ -107,7 +107,8 @@ def test_unknown_ids_are_404(client, make_user):
 
 
 def test_bad_paging_is_400(client):
-    for query in ("page=0", "page=abc", "per_page=0", "per_page=100000"):
+    for query in ("page=0", "page=abc", "per_page=0", "per_page=100000", "page=99999999999999999999",
+                  "per_page=%C2%B2", "page=-1", "page=1.5"):
         response = client.get(f"/api/posts?{query}")
         assert response.status_code == 400, query
         assert response.get_json()["error"]

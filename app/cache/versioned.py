@@ -3,9 +3,15 @@
 Entries live in *namespaces*. A namespace is a Redis hash of entries (one field
 per entry) plus a generation key holding a random token.
 
-* Hit: one ``HGET``, whose reply is the stored bytes, served as they are.
+* Hit: when this process holds a copy of the entry (``local_copies``) read
+  with the namespace's current generation token, and it knows that token is
+  still current because Redis has not told it otherwise (``tracking``): the
+  copy's bytes, with no Redis round trip. Otherwise: ``GET`` token, ``HGET``
+  entry and ``PTTL`` in one round trip, and the entry becomes the process's
+  copy. (With local copies turned off: one ``HGET``.)
 * Miss: one script call either returns the entry (someone stored it meanwhile)
-  or takes the namespace's recompute lock and reads the generation token.
+  or takes the namespace's recompute lock and reads the generation token
+  (creating it if the namespace has none yet).
   Only the lock holder computes; the others poll for the entry (stampede
   protection) and compute themselves only if the holder gives up.
 * Store: a script writes the entry only if the generation token is still the
@@ -30,21 +36,32 @@ from typing import Callable
 from redis import Redis
 from redis.exceptions import RedisError
 
+from app.cache.local_copies import LocalCopies
 from app.cache.stats import CacheStats
+from app.cache.tracking import GenerationTracker, TrackingUnsupported
 
 log = logging.getLogger(__name__)
 
 CIRCUIT_OPEN_SECONDS = 5.0
 POLL_SECONDS = 0.01
+# Generation tokens outlive their entries (CACHE_TTL) by far; an expired token
+# only costs a recompute, since a store needs the token it read to be current.
+GENERATION_TTL_SECONDS = 86_400
 
-# KEYS: entries hash, generation key, lock key. ARGV: field, lock token, lock ms.
+# KEYS: entries hash, generation key, lock key. ARGV: field, lock token, lock ms,
+# a new generation token (used if the namespace has none), its TTL in seconds.
 # Returns {1, value} when the entry exists, {2, generation} when the lock was
 # taken, {3} when another reader holds the lock.
 _GET_OR_LOCK = """
 local value = redis.call('HGET', KEYS[1], ARGV[1])
 if value then return {1, value} end
 if redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then
-  return {2, redis.call('GET', KEYS[2]) or ''}
+  local generation = redis.call('GET', KEYS[2])
+  if not generation then
+    generation = ARGV[4]
+    redis.call('SET', KEYS[2], generation, 'EX', ARGV[5])
+  end
+  return {2, generation}
 end
 return {3}
 """
@@ -70,8 +87,11 @@ class CacheResult:
 
 
 class VersionedCache:
-    def __init__(self, client: Redis, prefix: str, ttl: int, lock_timeout: float) -> None:
+    def __init__(self, client: Redis, prefix: str, ttl: int, lock_timeout: float,
+                 local_bytes: int = 32 * 1024 * 1024) -> None:
         self.client = client
+        self.local = LocalCopies(local_bytes)
+        self.tracker = GenerationTracker(client) if local_bytes > 0 else None
         self.prefix = prefix
         self.ttl = ttl
         self.lock_timeout = lock_timeout
@@ -91,7 +111,13 @@ class VersionedCache:
             return CacheResult(compute(), hit=False)
         entries, gen_key, lock_key = self._keys(namespace, field)
         try:
-            value = self.client.hget(entries, field)
+            try:
+                value = self._cached_value(entries, gen_key, field)
+            except TrackingUnsupported as exc:
+                log.warning("no per-process cache copies (%s): every hit asks Redis", exc)
+                self.tracker.close()
+                self.tracker = None
+                value = self._cached_value(entries, gen_key, field)
             if value is not None:
                 self.stats.count("hit")
                 return CacheResult(value, hit=True)
@@ -101,6 +127,23 @@ class VersionedCache:
             self.stats.count("error")
             return CacheResult(compute(), hit=False)
 
+    def _cached_value(self, entries: str, gen_key: str, field: str) -> bytes | None:
+        if self.tracker is None:
+            return self.client.hget(entries, field)
+        copy_key = (entries, field)
+        copy = self.local.get(copy_key)
+        if copy is not None:
+            if self.tracker.current(gen_key) == copy.generation:
+                self.local.touch(copy_key)
+                return copy.value
+            self.local.discard(copy_key)
+        # The token is read before the entry: a copy is never labelled with a
+        # token newer than its bytes.
+        generation, value, pttl_ms = self.tracker.fetch(gen_key, entries, field)
+        if value is not None and generation is not None:
+            self.local.put(copy_key, generation, value, pttl_ms / 1000 if pttl_ms > 0 else self.ttl)
+        return value
+
     def _miss(self, entries: str, gen_key: str, lock_key: str, field: str,
               compute: Callable[[], bytes]) -> CacheResult:
         token = secrets.token_hex(8)
@@ -108,7 +151,8 @@ class VersionedCache:
         deadline = time.monotonic() + self.lock_timeout
         keys = [entries, gen_key, lock_key]
         while True:
-            reply = self._get_or_lock(keys=keys, args=[field, token, lock_ms])
+            reply = self._get_or_lock(keys=keys, args=[field, token, lock_ms, secrets.token_hex(8),
+                                                       GENERATION_TTL_SECONDS])
             if reply[0] == 1:
                 self.stats.count("hit")
                 return CacheResult(reply[1], hit=True)
@@ -133,7 +177,7 @@ class VersionedCache:
             pipe = self.client.pipeline(transaction=True)
             for namespace in namespaces:
                 entries, gen_key, _ = self._keys(namespace, "")
-                pipe.set(gen_key, secrets.token_hex(8))
+                pipe.set(gen_key, secrets.token_hex(8), ex=GENERATION_TTL_SECONDS)
                 pipe.delete(entries)
             pipe.execute()
         except RedisError as exc:

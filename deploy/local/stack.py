@@ -24,9 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-VAR = ROOT / "var"
-RUN_DIR = VAR / "run"
-SERVICES_ENV = RUN_DIR / "services.env"
 BIN = Path(sys.executable).parent
 COLOURS = ["36", "33", "35", "32", "34", "31", "96", "93"]
 _PR_SET_PDEATHSIG = 1
@@ -84,6 +81,18 @@ class Process:
                 pass
 
 
+def web_server_args(port: int | str, env: dict[str, str], app_spec: str = "app:create_app()") -> list[str]:
+    """The gunicorn command line of `make run`; the benchmark serves its app with the same one.
+
+    Sync workers, one per core unless WEB_CONCURRENCY says otherwise.
+    """
+    workers = env.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
+    return [
+        str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", workers, "--worker-class", "sync",
+        "--access-logfile", "-", "--graceful-timeout", "20", app_spec,
+    ]
+
+
 def say(message: str) -> None:
     print(f"stack | {message}", flush=True)
 
@@ -94,7 +103,11 @@ def read_env(name: str, default: str = "") -> str:
 
 class Stack:
     def __init__(self) -> None:
+        from app.config import services_env_file, var_dir
+
         self.env = dict(os.environ)
+        self.var = var_dir(self.env)  # FILMCLUB_VAR_DIR, else the repository's var/
+        self.services_env = services_env_file(self.env)
         self.env.setdefault("APP_ENV", "development")
         self.env["PYTHONUNBUFFERED"] = "1"
         self.services: list[Process] = []   # redis, mail: stopped last
@@ -105,7 +118,7 @@ class Stack:
     def start_services(self) -> None:
         from deploy.local.redis_server import free_port, port_in_use
 
-        RUN_DIR.mkdir(parents=True, exist_ok=True)
+        self.services_env.parent.mkdir(parents=True, exist_ok=True)
         services_env: dict[str, str] = {}
         if not self.env.get("REDIS_URL"):
             port = int(read_env("EMBEDDED_REDIS_PORT", "0")) or free_port()
@@ -113,21 +126,21 @@ class Stack:
                 raise SystemExit(f"stack | EMBEDDED_REDIS_PORT {port} is in use by something else; choose another")
             from deploy.local.redis_server import find_redis_binary
 
-            (VAR / "redis").mkdir(parents=True, exist_ok=True)
+            (self.var / "redis").mkdir(parents=True, exist_ok=True)
             self.services.append(Process("redis", [
-                find_redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(VAR / "redis"),
+                find_redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(self.var / "redis"),
                 "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction", "--protected-mode", "yes",
             ], self.env, COLOURS[0]))
             services_env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         if not self.env.get("MAIL_SERVER"):
             port = int(read_env("DEV_MAIL_PORT", "0")) or free_port()
-            mail_dir = self.env.get("DEV_MAIL_DIR") or str(VAR / "mail")
+            mail_dir = self.env.get("DEV_MAIL_DIR") or str(self.var / "mail")
             self.services.append(Process("mail", [
                 str(BIN / "python"), "-m", "deploy.local.mail_catcher", "--port", str(port), "--dir", mail_dir,
             ], self.env, COLOURS[1]))
             services_env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port), DEV_MAIL_DIR=mail_dir)
         self.env.update(services_env)
-        SERVICES_ENV.write_text("".join(f"{k}={v}\n" for k, v in services_env.items()))
+        self.services_env.write_text("".join(f"{k}={v}\n" for k, v in services_env.items()))
         for process in self.services:
             process.start(width=9)
         if "REDIS_URL" in services_env:
@@ -159,11 +172,7 @@ class Stack:
         redis_url = self.env["REDIS_URL"]
         port = self.env.get("PORT", "5000")
         workers = int(self.env.get("WORKERS") or os.cpu_count() or 1)
-        web_workers = self.env.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
-        self.app_processes.append(Process("web", [
-            str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", web_workers,
-            "--access-logfile", "-", "--graceful-timeout", "20", "app:create_app()",
-        ], self.env, COLOURS[2]))
+        self.app_processes.append(Process("web", web_server_args(port, self.env), self.env, COLOURS[2]))
         for n in range(1, workers + 1):
             self.app_processes.append(Process(f"worker.{n}", [
                 # --with-scheduler: RQ's own scheduler moves Retry(interval=...) retries back onto
@@ -249,7 +258,7 @@ def main() -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
-        SERVICES_ENV.unlink(missing_ok=True)
+        stack.services_env.unlink(missing_ok=True)
     return code
 
 
