@@ -76,5 +76,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from app.commands import seed_demo_command
+    from app.redis_checks import check_redis_command
 
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(check_redis_command)
