@@ -80,10 +80,11 @@ def check_queue_redis(client: Redis, label: str = "queue Redis") -> QueueRedisRe
 
 def check_queue_redis_once(client: Redis, url: str) -> bool:
     """The web's first-use check. True when done; False when Redis did not answer (checked next time)."""
-    from app.redis_clients import redact_url
+    from app.redis_clients import no_retries, redact_url
 
     try:
-        check_queue_redis(client)
+        with no_retries():  # best effort: the caller's own command still rides out a failover
+            check_queue_redis(client)
         return True
     except (ConnectionError, TimeoutError) as exc:
         log.warning("queue Redis %s unreachable, start-up check postponed: %s", redact_url(url), exc)

@@ -23,7 +23,8 @@ from __future__ import annotations
 import logging
 import ssl
 import threading
-from typing import Any, Callable, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
@@ -103,6 +104,17 @@ class FailoverRetry(Retry):
             raise wrapped.__cause__ from None
         finally:
             _retrying.active = False
+
+
+@contextmanager
+def no_retries() -> Iterator[None]:
+    """Commands inside try once: for probes (/healthz) that must answer now, not after a failover."""
+    outer = getattr(_retrying, "active", False)
+    _retrying.active = True
+    try:
+        yield
+    finally:
+        _retrying.active = outer
 
 
 def failover_retry(retries: int = DEFAULT_RETRIES, max_backoff: float = DEFAULT_MAX_BACKOFF,
