@@ -14,6 +14,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,50 @@ def test_worker_stop_timeout_is_the_same_in_every_launcher():
     initd = re.search(r":=(\d+)\}", next(line for line in (DEPLOY / "init.d" / "filmclub-worker").read_text()
                                          .splitlines() if "WORKER_STOP_TIMEOUT:=" in line)).group(1)
     assert int(initd) == WORKER_STOP_SECONDS
+
+
+@pytest.mark.slow
+def test_supervisord_runs_the_dev_container_processes_and_stops_them_all(tmp_path):
+    """deploy/supervisor/filmclub-dev.conf under a real supervisord, on free ports."""
+    from deploy.local.redis_server import find_redis_binary, free_port
+
+    if not (BIN / "supervisord").exists():
+        pytest.fail("supervisord is missing: pip install -r requirements-dev.txt")
+    redis_port, mail_port, web_port = free_port(), free_port(), free_port()
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    (tmp_path / "redis").mkdir()
+    env = {"PATH": f"{BIN}:{Path(find_redis_binary()).parent}:/usr/bin:/bin", "APP_HOME": str(ROOT),
+           "DEV_DATA_DIR": str(tmp_path), "DEV_REDIS_PORT": str(redis_port), "REDIS_URL": redis_url,
+           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(mail_port), "DEV_MAIL_DIR": str(tmp_path / "mail"),
+           "WEB_BIND": f"127.0.0.1:{web_port}", "SCHEDULER_PROGRAM": "rqscheduler", "APP_ENV": "production",
+           "SECRET_KEY": "x", "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "HOME": str(tmp_path)}
+    conf = DEPLOY / "supervisor" / "filmclub-dev.conf"
+    with (tmp_path / "out.log").open("wb") as out:
+        supervisord = subprocess.Popen([str(BIN / "supervisord"), "--nodaemon", "-c", str(conf)], env=env,
+                                       cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        def status() -> dict[str, str]:
+            result = subprocess.run([str(BIN / "supervisorctl"), "-c", str(conf), "status"], env=env,
+                                    capture_output=True, text=True)
+            return {line.split()[0]: line.split()[1] for line in result.stdout.splitlines() if line.strip()}
+
+        expected = {"redis", "mail", "filmclub:web", "filmclub:worker1", "filmclub:worker2", "filmclub:scheduler"}
+        deadline = time.monotonic() + 30
+        while not (set(status()) == expected and set(status().values()) == {"RUNNING"}):
+            assert time.monotonic() < deadline, f"{status()}\n{(tmp_path / 'out.log').read_text()[-3000:]}"
+            time.sleep(0.2)
+        with Redis.from_url(redis_url) as connection:
+            assert connection.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+            job = Queue("default", connection=connection).enqueue("jobs.maintenance.ping", "sv", job_id="ping-sv")
+            deadline = time.monotonic() + 20
+            while not Job.fetch(job.id, connection=connection).is_finished:
+                assert time.monotonic() < deadline, (tmp_path / "out.log").read_text()[-3000:]
+                time.sleep(0.1)
+        pids = [int(p) for p in subprocess.run([str(BIN / "supervisorctl"), "-c", str(conf), "pid", "all"],
+                                               env=env, capture_output=True, text=True).stdout.split()]
+        assert len(pids) == len(expected)
+    finally:
+        supervisord.terminate()
+        supervisord.wait(timeout=60)
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
