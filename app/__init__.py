@@ -101,9 +101,11 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from app.commands import create_admin_command, seed_demo_command
+    from app.redis_checks import check_redis_command
 
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(check_redis_command)
     from scheduler.cli import schedule_cli
 
     app.cli.add_command(schedule_cli)

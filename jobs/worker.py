@@ -9,6 +9,11 @@ effect of importing a module). ``AppWorker`` forks a work horse per job, as
 rq's default worker does; the horse drops the database connections inherited
 from the parent so two processes never share one socket. ``AppSimpleWorker``
 runs jobs in the worker process itself (no fork), for batch-heavy queues.
+
+At start the worker gives its connection (made by ``rq worker --url``) the
+queue client's failover retries and checks the queue Redis
+(``app.redis_checks``): cluster mode stops it with a clear message, an evicting
+``maxmemory-policy`` is logged as an error.
 """
 from __future__ import annotations
 
@@ -32,6 +37,15 @@ class _AppContextMixin:
         # rq's CLI logs through its own handler; don't print every line twice.
         logging.getLogger("rq").propagate = False
         self.app = app
+        self._check_queue_redis()
+
+    def _check_queue_redis(self) -> None:
+        from app.redis_checks import check_queue_redis
+        from app.redis_clients import add_failover_retry
+
+        connection = self.connection  # type: ignore[attr-defined]
+        add_failover_retry(connection, self.app.config["REDIS_RETRIES"], self.app.config["REDIS_RETRY_MAX_BACKOFF"])
+        check_queue_redis(connection)
 
     def perform_job(self, job: Job, queue: Queue) -> bool:
         with self.app.app_context():

@@ -13,10 +13,12 @@ import sys
 import time
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq_scheduler import Scheduler
 
 from app import create_app
 from app.config import ConfigError
+from app.redis_checks import UnsupportedRedisError, check_queue_redis
 from app.redis_clients import make_queue_redis
 from scheduler.periodic import periodic_jobs
 from scheduler.registry import sync
@@ -55,7 +57,17 @@ def main(argv: list[str] | None = None) -> int:
     if not url:
         print("scheduler: no queue Redis: pass --url or set REDIS_URL", file=sys.stderr)
         return 2
-    connection: Redis = make_queue_redis(url)
+    connection: Redis = make_queue_redis(url, tls_ca_file=app.config["REDIS_TLS_CA_FILE"],
+                                         retries=app.config["REDIS_RETRIES"],
+                                         max_backoff=app.config["REDIS_RETRY_MAX_BACKOFF"])
+    try:
+        check_queue_redis(connection)
+    except UnsupportedRedisError as exc:
+        print(f"scheduler: {exc}", file=sys.stderr)
+        return 2
+    except RedisError as exc:
+        print(f"scheduler: cannot reach the queue Redis: {exc}", file=sys.stderr)
+        return 2
     table = periodic_jobs(app.config)
     report = sync(connection, table)
     log.info("periodic table: %d jobs (%d added, %d kept, %d removed)",

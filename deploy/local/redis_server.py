@@ -78,18 +78,18 @@ class RedisServer:
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
-        client = Redis(port=self.port, socket_connect_timeout=0.2)
-        while True:
-            if self.process is not None and self.process.poll() is not None:
-                raise RedisServerError(f"redis-server exited with {self.process.returncode}")
-            try:
-                if client.ping():
-                    return
-            except RedisConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RedisServerError(f"redis-server did not answer on port {self.port}")
-            time.sleep(0.02)
+        with Redis(port=self.port, socket_connect_timeout=0.2) as client:
+            while True:
+                if self.process is not None and self.process.poll() is not None:
+                    raise RedisServerError(f"redis-server exited with {self.process.returncode}")
+                try:
+                    if client.ping():
+                        return
+                except RedisConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RedisServerError(f"redis-server did not answer on port {self.port}")
+                time.sleep(0.02)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:
