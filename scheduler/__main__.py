@@ -24,6 +24,7 @@ from scheduler.periodic import periodic_jobs
 from scheduler.registry import sync
 
 log = logging.getLogger("scheduler")
+POLL_OFFSET_SECONDS = 0.005  # just after the second turns, never just before
 
 
 class PeriodicScheduler(Scheduler):
@@ -40,6 +41,33 @@ class PeriodicScheduler(Scheduler):
             sync(self.connection, self.table)
             self._last_sync = time.monotonic()
         return super().enqueue_jobs()
+
+    def run(self, burst: bool = False) -> None:
+        """rq-scheduler's loop, with its polls aligned to the wall clock.
+
+        rq-scheduler keeps due times as whole Unix seconds. Its own loop polls
+        every ``interval`` from whenever it started, so a job due at 12:00:00
+        waits for a poll at, say, 12:00:00.97. Polling just after each
+        multiple of ``interval`` on the wall clock moves it within a few ms.
+        """
+        self.register_birth()
+        self._install_signal_handlers()
+        try:
+            while True:
+                self.heartbeat()
+                if self.acquire_lock():
+                    self.enqueue_jobs()
+                    self.heartbeat()
+                    self.remove_lock()
+                    if burst:
+                        break
+                else:
+                    self.log.debug("another scheduler holds the lock; skipping this poll")
+                now = time.time()
+                time.sleep(self._interval - (now % self._interval) + POLL_OFFSET_SECONDS)
+        finally:
+            self.remove_lock()
+            self.register_death()
 
 
 def main(argv: list[str] | None = None) -> int:
