@@ -14,6 +14,7 @@ the kernel to exit if the launcher itself dies, so nothing is left behind.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
 import subprocess
@@ -30,10 +31,10 @@ _PR_SET_PDEATHSIG = 1
 _prctl = None  # loaded before any child starts: nothing may be loaded between fork and exec
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM me if the launcher dies (Linux)."""
+def _die_with_parent(death_signal: int) -> None:
+    """In the child, before exec: send me ``death_signal`` if the launcher dies (Linux)."""
     if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        _prctl(_PR_SET_PDEATHSIG, death_signal)
 
 
 def _load_prctl() -> None:
@@ -50,13 +51,19 @@ class Process:
     args: list[str]
     env: dict[str, str]
     colour: str
+    # If the launcher itself is killed, Redis goes down with it, so a warm shutdown
+    # of the workers and the scheduler could only stall on Redis retries: they get
+    # SIGKILL (an interrupted job is re-run from the delivery log). Redis, the mail
+    # server and gunicorn's master (which stops its own workers) get SIGTERM.
+    death_signal: int = signal.SIGKILL
     popen: subprocess.Popen | None = None
     reader: threading.Thread | None = field(default=None, repr=False)
 
     def start(self, width: int) -> None:
         self.popen = subprocess.Popen(
             self.args, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=functools.partial(_die_with_parent, self.death_signal),
         )
         prefix = f"\033[{self.colour}m{self.name.ljust(width)} |\033[0m " if sys.stdout.isatty() \
             else f"{self.name.ljust(width)} | "
@@ -130,14 +137,14 @@ class Stack:
             self.services.append(Process("redis", [
                 find_redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(self.var / "redis"),
                 "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction", "--protected-mode", "yes",
-            ], self.env, COLOURS[0]))
+            ], self.env, COLOURS[0], death_signal=signal.SIGTERM))
             services_env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         if not self.env.get("MAIL_SERVER"):
             port = int(read_env("DEV_MAIL_PORT", "0")) or free_port()
             mail_dir = self.env.get("DEV_MAIL_DIR") or str(self.var / "mail")
             self.services.append(Process("mail", [
                 str(BIN / "python"), "-m", "deploy.local.mail_catcher", "--port", str(port), "--dir", mail_dir,
-            ], self.env, COLOURS[1]))
+            ], self.env, COLOURS[1], death_signal=signal.SIGTERM))
             services_env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port), DEV_MAIL_DIR=mail_dir)
         self.env.update(services_env)
         self.services_env.write_text("".join(f"{k}={v}\n" for k, v in services_env.items()))
@@ -172,7 +179,8 @@ class Stack:
         redis_url = self.env["REDIS_URL"]
         port = self.env.get("PORT", "5000")
         workers = int(self.env.get("WORKERS") or os.cpu_count() or 1)
-        self.app_processes.append(Process("web", web_server_args(port, self.env), self.env, COLOURS[2]))
+        self.app_processes.append(Process("web", web_server_args(port, self.env), self.env, COLOURS[2],
+                                          death_signal=signal.SIGTERM))  # the master stops its workers
         for n in range(1, workers + 1):
             self.app_processes.append(Process(f"worker.{n}", [
                 # --with-scheduler: RQ's own scheduler moves Retry(interval=...) retries back onto
