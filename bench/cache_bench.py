@@ -17,6 +17,7 @@ a noisy neighbour slows all three alike. Target: cached/ceiling >= 0.8.
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import os
@@ -287,7 +288,7 @@ class BenchServer:
             self.process = subprocess.Popen(
                 stack.web_server_args(self.port, self.env, BENCH_APP), env=self.env, cwd=ROOT,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, preexec_fn=stack._die_with_parent,
+                start_new_session=True, preexec_fn=functools.partial(stack._die_with_parent, signal.SIGTERM),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
