@@ -11,8 +11,9 @@ Everything real, as `make run` starts it: a private redis-server, the
    Target p99 <= 1.5 s.
 2. **Fan-out**: 10,000 RSVPs to one screening. Time to create their reminder
    rows (target < 1 s), then time from the due time to the last delivery,
-   against the same run's limit for 10,000 messages (plain parallel senders,
-   as in the mail benchmark) plus 2 s.
+   against the mail benchmark's time for 10,000 messages plus 2 s: a
+   10,000-member announcement measured in the same run, on the same workers
+   (the plain-sender limit is printed too).
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ def _members(app, count: int) -> list[int]:
         db.drop_all()
         db.create_all()
         admin = User(email="bench-admin@example.com", name="Admin", is_admin=True, email_verified_at=utcnow())
+        admin.set_password("bench-password")  # bench.mail_bench.measure_announcement signs in with it
         db.session.add(admin)
         db.session.execute(insert(User), [{"email": f"r{n:06d}@members.example", "name": f"r{n}",
                                            "email_verified_at": utcnow()} for n in range(count)])
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     from redis import Redis
 
     from app import create_app
-    from bench.mail_bench import _start_workers, _wait_for_workers, _worker_env, measure_limit
+    from bench.mail_bench import _start_workers, _wait_for_workers, _worker_env, measure_announcement, measure_limit
     from bench.smtp_sink import SMTPSink
     from deploy.local.redis_server import RedisServer, free_port
 
@@ -163,10 +165,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'met' if create_seconds < CREATE_TARGET_SECONDS else 'MISSED'})")
             sent = _sent_times(app, screening_id, args.fanout, timeout=300)
             last = sent[-1] - due
-            target = limit_seconds + FANOUT_SLACK_SECONDS
+            rate, _, recipients = measure_announcement(app, args.fanout)
+            mail_seconds = recipients / rate
+            target = mail_seconds + FANOUT_SLACK_SECONDS
             print(f"  due to last of {args.fanout} deliveries: {last:.2f} s (first {sent[0] - due:.2f} s); "
-                  f"target <= limit {limit_seconds:.2f} s + {FANOUT_SLACK_SECONDS:.0f} s = {target:.2f} s: "
-                  f"{'met' if last <= target else 'MISSED'}")
+                  f"the mail benchmark's {recipients}-member announcement in this run: {mail_seconds:.2f} s; "
+                  f"target <= {mail_seconds:.2f} s + {FANOUT_SLACK_SECONDS:.0f} s = {target:.2f} s: "
+                  f"{'met' if last <= target else 'MISSED'} (the plain-sender limit: {limit_seconds:.2f} s)")
         finally:
             for process in [scheduler, *workers]:
                 process.terminate()
