@@ -102,7 +102,7 @@ def derive_cache_url(queue_url: str) -> str:
     """Cache on the queue server, next db number: clearing it never touches queued work."""
     parts = urlsplit(queue_url)
     path = parts.path.lstrip("/")
-    db = int(path) if path.isdigit() else 0
+    db = int(path) if path.isascii() and path.isdigit() else 0
     return urlunsplit(parts._replace(path=f"/{db + 1}"))
 
 
@@ -114,7 +114,7 @@ def parse_leads(value: str) -> tuple[int, ...]:
     leads = []
     for part in value.split(","):
         part = part.strip().lower()
-        if len(part) < 2 or part[-1] not in _UNITS or not part[:-1].isdigit() or int(part[:-1]) == 0:
+        if len(part) < 2 or part[-1] not in _UNITS or not (part[:-1].isascii() and part[:-1].isdigit()) or int(part[:-1]) == 0:
             raise ConfigError(f"REMINDER_LEADS: {part!r} is not a duration like 1d, 1h, 30m or 10s")
         leads.append(int(part[:-1]) * _UNITS[part[-1]])
     return tuple(sorted(set(leads), reverse=True))
@@ -122,7 +122,7 @@ def parse_leads(value: str) -> tuple[int, ...]:
 
 def parse_clock(name: str, value: str) -> str:
     hours, _, minutes = value.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+    if not (hours.isascii() and minutes.isascii() and hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
         raise ConfigError(f"{name} must be a local time HH:MM, got {value!r}")
     return f"{int(hours):02d}:{int(minutes):02d}"
 

@@ -19,6 +19,7 @@ def test_list_and_detail_pages_render_with_cache_header(client, make_user):
     assert "Bring snacks." in detail.get_data(as_text=True)
     assert client.get("/posts/424242").status_code == 404
     assert client.get("/posts/?page=zero").status_code == 400
+    assert client.get("/posts/?page=\u00b2").status_code == 400  # a Unicode digit is not a page number
 
 
 def test_form_post_without_csrf_token_is_refused(client, make_user):

@@ -14,7 +14,7 @@ def init_login(app: Flask) -> None:
     def load_user(user_id: str):
         from app.models.user import User
 
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return db.session.get(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Response:

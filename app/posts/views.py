@@ -28,7 +28,7 @@ def _positive_int_arg(name: str, default: int, maximum: int) -> int:
     raw = request.args.get(name, "")
     if raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         abort(400, f"{name} must be a whole number from 1 to {maximum}")
     return int(raw)
 
