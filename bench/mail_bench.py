@@ -142,6 +142,28 @@ def _start_workers(env: dict[str, str], redis_url: str, count: int, worker_class
     return processes
 
 
+def stop_processes(processes, timeout: float = 15) -> None:
+    """SIGTERM (warm shutdown for workers), then SIGKILL whatever is still there after ``timeout``."""
+    import subprocess
+
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def close_database(app) -> None:
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 def _wait_for_workers(redis, count: int, timeout: float = 60) -> None:
     from rq import Worker
 
@@ -266,14 +288,7 @@ def _run_with_workers(app, redis, env, redis_url: str, sink, workers_n: int, wor
         print(f"    {short} peak RSS (worker + work horse): max {max(peaks):.0f} MiB, "
               f"median {statistics.median(peaks):.0f} MiB")
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(10)
-            except Exception:
-                process.kill()
-                process.wait()
+        stop_processes(processes)
         from rq import Worker
 
         for worker in Worker.all(connection=redis):  # forget the stopped workers before the next phase
@@ -315,11 +330,7 @@ def main(argv: list[str] | None = None) -> int:
                 _run_with_workers(app, redis, env, redis_server.url, sink, workers_n, worker_class,
                                   Path(tmp), limit, args, per_job=last)
         finally:
-            with app.app_context():
-                from app.extensions import db
-
-                db.session.remove()
-                db.engine.dispose()
+            close_database(app)
     return 0
 
 

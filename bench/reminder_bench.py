@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     from redis import Redis
 
     from app import create_app
-    from bench.mail_bench import _start_workers, _wait_for_workers, _worker_env, measure_announcement, measure_limit
+    from bench.mail_bench import (_start_workers, _wait_for_workers, _worker_env, close_database, measure_announcement,
+                                  measure_limit, stop_processes)
     from bench.smtp_sink import SMTPSink
     from deploy.local.redis_server import RedisServer, free_port
 
@@ -173,20 +174,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"target <= {mail_seconds:.2f} s + {FANOUT_SLACK_SECONDS:.0f} s = {target:.2f} s: "
                   f"{'met' if last <= target else 'MISSED'} (the plain-sender limit: {limit_seconds:.2f} s)")
         finally:
-            for process in [scheduler, *workers]:
-                process.terminate()
-            for process in [scheduler, *workers]:
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_processes([scheduler, *workers])
             log.close()
-            with app.app_context():
-                from app.extensions import db
-
-                db.session.remove()
-                db.engine.dispose()
+            close_database(app)
     return 0
 
 

@@ -19,7 +19,7 @@ import logging
 from datetime import datetime, timedelta
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from flask import current_app
 from sqlalchemy import ColumnElement, and_, bindparam, or_, select, update
@@ -58,6 +58,28 @@ def claim(delivery_id: int, now: datetime | None = None) -> Delivery | None:
     if result.rowcount != 1:
         return None
     return db.session.get(Delivery, delivery_id, populate_existing=True)
+
+
+def send_claimed(delivery_id: int, send: Callable[[Delivery], str],
+                 permanent: type[Exception], transient: type[Exception]) -> str:
+    """Claim one row, send it with ``send``, record what happened.
+
+    ``permanent`` errors fail the row; ``transient`` ones give it back (due
+    again in 30 s) and are re-raised so RQ's Retry runs the job again.
+    """
+    delivery = claim(delivery_id)
+    if delivery is None:
+        return "skipped: already sent, failed or in flight"
+    try:
+        answer = send(delivery)
+    except permanent as exc:
+        mark_failed(delivery, str(exc))
+        return f"failed: {exc}"
+    except transient as exc:
+        release(delivery, str(exc), retry_in=timedelta(seconds=30))
+        raise
+    mark_sent(delivery, answer)
+    return answer
 
 
 def mark_sent(delivery: Delivery, provider_response: str) -> None:
