@@ -64,6 +64,21 @@ def reclaimed(app, announcement_id: int) -> int:
                                                             Delivery.attempts > 1))
 
 
+def drive_until_sent(app, announcement_id: int, started: float, on_progress) -> None:
+    """Until every delivery is finished (or TIME_LIMIT): call ``on_progress(counts)`` to inject
+    the fault, and run the sweeper once a second, as the scheduler would."""
+    last_sweep = 0.0
+    while time.monotonic() - started < TIME_LIMIT:
+        counts = statuses(app, announcement_id)
+        if counts.get("sent", 0) + counts.get("failed", 0) == RECIPIENTS:
+            return
+        on_progress(counts)
+        if time.monotonic() - last_sweep >= 1:
+            try_sweep(app)
+            last_sweep = time.monotonic()
+        time.sleep(0.05)
+
+
 def report(name: str, smtp, emails: list[str], faults: int, counts: dict, seconds: float) -> int:
     received = delivered(smtp)
     duplicates = sum(n - 1 for n in received.values() if n > 1)
@@ -85,22 +100,17 @@ def test_sigkilled_workers_mid_send_lose_nothing_and_duplicate_at_most_one_per_k
     started = time.monotonic()
     try:
         announcement_id, emails = start_announcement(app, make_user)
-        last_sweep = 0.0
-        while time.monotonic() - started < TIME_LIMIT:
-            counts = statuses(app, announcement_id)
-            finished = counts.get("sent", 0) + counts.get("failed", 0)
-            if finished == RECIPIENTS:
-                break
-            if kill_at and finished >= kill_at[0]:
+
+        def kill_a_worker(counts: dict) -> None:
+            nonlocal kills
+            if kill_at and counts.get("sent", 0) + counts.get("failed", 0) >= kill_at[0]:
                 kill_at.pop(0)
                 victim = kills % len(workers)
                 workers[victim].kill()  # worker and work horse, mid-batch
                 kills += 1
                 workers[victim] = WorkerProcess(env, redis_url, log_path=tmp_path / f"worker{victim}.log")
-            if time.monotonic() - last_sweep >= 1:
-                try_sweep(app)
-                last_sweep = time.monotonic()
-            time.sleep(0.05)
+
+        drive_until_sent(app, announcement_id, started, kill_a_worker)
     finally:
         for worker in workers:
             worker.stop()
@@ -125,13 +135,10 @@ def test_redis_restart_with_data_lost_mid_send_is_recovered_from_the_database(
     started = time.monotonic()
     try:
         announcement_id, emails = start_announcement(app, make_user)
-        last_sweep = 0.0
-        while time.monotonic() - started < TIME_LIMIT:
-            counts = statuses(app, announcement_id)
-            finished = counts.get("sent", 0) + counts.get("failed", 0)
-            if finished == RECIPIENTS:
-                break
-            if not restarted and finished >= 600:
+
+        def restart_redis_empty(counts: dict) -> None:
+            nonlocal restarted, interrupted
+            if not restarted and counts.get("sent", 0) + counts.get("failed", 0) >= 600:
                 interrupted = counts.get("sending", 0) and len(workers)  # batches in flight at the crash
                 redis.kill()  # everything queued is gone with it
                 time.sleep(0.5)
@@ -142,10 +149,8 @@ def test_redis_restart_with_data_lost_mid_send_is_recovered_from_the_database(
                     worker.stop()
                     interrupted += 1
                     workers[n] = WorkerProcess(env, redis.url, log_path=tmp_path / f"worker{n}.log")
-            if time.monotonic() - last_sweep >= 1:
-                try_sweep(app)
-                last_sweep = time.monotonic()
-            time.sleep(0.05)
+
+        drive_until_sent(app, announcement_id, started, restart_redis_empty)
     finally:
         for worker in workers:
             worker.stop()
