@@ -216,8 +216,15 @@ def test_started_as_root_a_daemon_runs_as_the_configured_user_in_paths_it_owns(i
     initd.add_settings("filmclub", FILMCLUB_USER=user, FILMCLUB_GROUP=group)
     port = free_port()
     data = initd.root / "data"
+    # The daemon user reads its config from a copy under tmp_path: the checkout may sit in a
+    # directory only root can enter (a CI clone in a 0700 mktemp dir).
+    conf_dir = initd.root / "redis-conf"
+    conf_dir.mkdir()
+    shutil.copy(ROOT / "deploy" / "redis" / "queue.conf", conf_dir / "queue.conf")
+    (conf_dir / "queue.conf").chmod(0o644)
+    conf_dir.chmod(0o755)
     initd.settings("filmclub-redis", REDIS_INSTANCES="queue", REDIS_SERVER=find_redis_binary(),
-                   REDIS_DATA_DIR=data, REDIS_OPTS_queue=f"--port {port} --bind 127.0.0.1")
+                   REDIS_DATA_DIR=data, REDIS_CONF_DIR=conf_dir, REDIS_OPTS_queue=f"--port {port} --bind 127.0.0.1")
     initd.root.chmod(0o755)  # let the user reach its data directory under tmp_path
     for parent in initd.root.parents:
         if str(parent).startswith(tempfile_root()):
