@@ -218,6 +218,7 @@ class Config:
                                            [5, 30, 120, 600, 1800]),
             DELIVERY_STALE_CLAIM_SECONDS=_int("DELIVERY_STALE_CLAIM_SECONDS",
                                               env.get("DELIVERY_STALE_CLAIM_SECONDS"), 300),
+            DELIVERY_MARKS_SYNCHRONOUS=_bool(env.get("DELIVERY_MARKS_SYNCHRONOUS")),
             DELIVERY_SWEEP_GRACE_SECONDS=_int("DELIVERY_SWEEP_GRACE_SECONDS",
                                               env.get("DELIVERY_SWEEP_GRACE_SECONDS"), 60),
             DELIVERY_SWEEP_LIMIT=_int("DELIVERY_SWEEP_LIMIT", env.get("DELIVERY_SWEEP_LIMIT"), 20_000),

@@ -22,8 +22,8 @@ from datetime import datetime
 from flask import current_app
 
 from app.models.types import utcnow
-from jobs.deliveries import (ClaimedRow, claim_range, mark_row_failed, mark_row_sent, refresh_claims,
-                             release_row, stale_claim)
+from jobs.deliveries import (ClaimedRow, SentMarks, claim_range, mark_row_failed, refresh_claims, release_row,
+                             stale_claim)
 from jobs.mailer import (MailError, PermanentMailError, SMTPConnection, SMTPSettings, TransientMailError,
                          build_message)
 
@@ -88,12 +88,13 @@ def send_email_batch(first_id: int, last_id: int) -> dict[str, int]:
 
 def _send_all(batch: _Batch, settings: SMTPSettings) -> None:
     pending = list(batch.rows)
-    while pending:
-        with SMTPConnection(settings) as connection:
-            pending = _send_on(connection, batch, settings, pending)
+    with SentMarks() as marks:
+        while pending:
+            with SMTPConnection(settings) as connection:
+                pending = _send_on(connection, marks, batch, settings, pending)
 
 
-def _send_on(connection: SMTPConnection, batch: _Batch, settings: SMTPSettings,
+def _send_on(connection: SMTPConnection, marks: SentMarks, batch: _Batch, settings: SMTPSettings,
              rows: list[ClaimedRow]) -> list[ClaimedRow]:
     """Send ``rows`` on one connection; returns the rows left if the session must be reopened."""
     for index, row in enumerate(rows):
@@ -119,7 +120,7 @@ def _send_on(connection: SMTPConnection, batch: _Batch, settings: SMTPSettings,
             continue
         except MailError:
             raise
-        mark_row_sent(row.id, batch.token, answer)
+        marks.record(row.id, batch.token, answer)
         batch.sent += 1
         batch.done(row)
     return []

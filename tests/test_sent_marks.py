@@ -1,0 +1,67 @@
+"""The bulk send's "sent" marks: one autocommitted UPDATE per message, only while the claim is ours."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from app.extensions import db
+from app.models.delivery import Delivery
+from app.models.types import utcnow
+from jobs.deliveries import SentMarks, claim_range
+
+
+def _claimed_rows(count: int):
+    now = utcnow()
+    db.session.execute(insert(Delivery), [
+        {"idempotency_key": f"marks:{n}", "kind": "announcement", "recipient": f"m{n}@members.example",
+         "subject": "News", "body": "Text", "due_at": now, "created_at": now} for n in range(count)])
+    db.session.commit()
+    ids = list(db.session.scalars(select(Delivery.id).order_by(Delivery.id)))
+    token = utcnow()
+    return claim_range(ids[0], ids[-1], token), token
+
+
+def _row(delivery_id: int) -> Delivery:
+    db.session.expire_all()
+    return db.session.get(Delivery, delivery_id)
+
+
+def test_a_mark_lands_at_once_and_only_while_the_row_carries_our_claim(app):
+    with app.app_context():
+        rows, token = _claimed_rows(2)
+        with SentMarks() as marks:
+            assert marks.record(rows[0].id, token, "250 queued as A1") is True
+            # Visible to every other connection before the batch ends: a kill now cannot resend it.
+            assert _row(rows[0].id).status == "sent"
+            assert _row(rows[0].id).provider_response == "250 queued as A1"
+            # A claim taken over (another job, a newer token) is not overwritten.
+            assert marks.record(rows[1].id, token - timedelta(seconds=1), "250 late") is False
+        second = _row(rows[1].id)
+        assert second.status == "sending" and second.sent_at is None and second.provider_response is None
+
+
+def _synchronous_commit(connection) -> str:
+    return connection.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+
+
+@pytest.mark.parametrize("synchronous, inside", [(False, "off"), (True, "on")])
+def test_postgresql_marks_skip_the_flush_wait_and_the_setting_stays_with_the_batch(app_factory, synchronous,
+                                                                                   inside):
+    app = app_factory(DELIVERY_MARKS_SYNCHRONOUS=synchronous)
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("synchronous_commit is a PostgreSQL setting")
+        rows, token = _claimed_rows(1)
+        with SentMarks() as marks:
+            assert _synchronous_commit(marks._connection) == inside
+            assert marks.record(rows[0].id, token, "250 OK")
+        # Every pooled connection (the one the marks used among them) is back to the server default.
+        held = [db.engine.connect() for _ in range(3)]
+        try:
+            assert [_synchronous_commit(connection) for connection in held] == ["on"] * 3
+        finally:
+            for connection in held:
+                connection.close()
+        assert _row(rows[0].id).status == "sent"
