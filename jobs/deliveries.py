@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, null, or_, select, update
 
 from app.extensions import db
 from app.models.delivery import EMAIL, FAILED, PENDING, SENDING, SENT, Delivery
@@ -163,13 +163,14 @@ def _update_claimed(delivery_id: int, token: datetime, **values) -> bool:
 
 
 _deliveries = Delivery.__table__
-# The hot path of a bulk send (one per message): a Core statement compiled once.
+# The hot path of a bulk send, one per message. Every value is a parameter so the
+# compiled text can be handed to the driver's cursor as it is (see SentMarks).
 _MARK_SENT = (
     _deliveries.update()
-    .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.status == SENDING,
-           _deliveries.c.claimed_at == bindparam("b_token", type_=Delivery.claimed_at.type))
-    .values(status=SENT, sent_at=bindparam("b_sent_at", type_=Delivery.sent_at.type),
-            provider_response=bindparam("b_answer"), last_error=None)
+    .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.status == bindparam("b_sending"),
+           _deliveries.c.claimed_at == bindparam("b_token"))
+    .values(status=bindparam("b_sent"), sent_at=bindparam("b_sent_at"), provider_response=bindparam("b_answer"),
+            last_error=null())
 )
 
 
@@ -180,8 +181,11 @@ class SentMarks:
 
     Held for the whole batch in autocommit mode, so a mark is one statement
     that is its own transaction: one round trip on PostgreSQL, one WAL append on
-    SQLite. Checking a pooled connection out per message (with its pre-ping)
-    and a BEGIN/COMMIT pair around each UPDATE cost more than the UPDATE.
+    SQLite. The statement is compiled by SQLAlchemy once per batch and run on
+    the driver's cursor: per message, a pooled checkout (with its pre-ping), a
+    BEGIN/COMMIT pair and SQLAlchemy's execution machinery each cost more than
+    the UPDATE itself (on SQLite: ~145 us a mark through the session, ~50 us
+    this way).
 
     On PostgreSQL the marks commit with ``synchronous_commit`` off (unless
     ``DELIVERY_MARKS_SYNCHRONOUS`` is set): the server acknowledges a commit
@@ -196,15 +200,22 @@ class SentMarks:
 
     def __init__(self) -> None:
         self._connection: Connection | None = None
+        self._cursor = None
         self._asynchronous = False
+        self._failed = False
 
     def __enter__(self) -> "SentMarks":
         connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
-            if (connection.dialect.name == "postgresql"
-                    and not current_app.config.get("DELIVERY_MARKS_SYNCHRONOUS")):
+            dialect = connection.dialect
+            if dialect.name == "postgresql" and not current_app.config.get("DELIVERY_MARKS_SYNCHRONOUS"):
                 connection.exec_driver_sql("SET synchronous_commit TO off")
                 self._asynchronous = True
+            compiled = _MARK_SENT.compile(dialect=dialect)
+            self._sql = compiled.string
+            self._order = compiled.positiontup if compiled.positional else None
+            self._db_time = Delivery.sent_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+            self._cursor = connection.connection.dbapi_connection.cursor()
         except BaseException:
             connection.close()
             raise
@@ -216,8 +227,11 @@ class SentMarks:
         if connection is None:
             return
         try:
+            self._cursor.close()
             if self._asynchronous:  # the setting must not follow the connection back into the pool
                 connection.exec_driver_sql("RESET synchronous_commit")
+            if self._failed:
+                connection.invalidate()  # the driver raised on it; SQLAlchemy never saw why
         except Exception:
             connection.invalidate()
         finally:
@@ -225,10 +239,15 @@ class SentMarks:
 
     def record(self, delivery_id: int, token: datetime, provider_response: str) -> bool:
         """Mark one claimed row sent; False if our claim was taken over meanwhile."""
-        assert self._connection is not None, "use SentMarks as a context manager"
-        result = self._connection.execute(_MARK_SENT, {
-            "b_id": delivery_id, "b_token": token, "b_sent_at": utcnow(), "b_answer": provider_response[:500]})
-        if result.rowcount != 1:
+        assert self._cursor is not None, "use SentMarks as a context manager"
+        params = {"b_id": delivery_id, "b_sending": SENDING, "b_token": self._db_time(token), "b_sent": SENT,
+                  "b_sent_at": self._db_time(utcnow()), "b_answer": provider_response[:500]}
+        try:
+            self._cursor.execute(self._sql, params if self._order is None else [params[k] for k in self._order])
+        except BaseException:
+            self._failed = True
+            raise
+        if self._cursor.rowcount != 1:
             log.warning("delivery %s: sent, but our claim was taken over before we could record it", delivery_id)
             return False
         return True
