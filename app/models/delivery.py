@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -16,6 +16,8 @@ SENDING = "sending"   # claimed by a job; the message may be in flight
 SENT = "sent"
 FAILED = "failed"     # given up: permanent error or too many attempts
 
+UNSENT_WHERE = f"status = '{PENDING}' OR status = '{SENDING}'"
+
 
 class Delivery(db.Model):
     """One message to one recipient: the delivery log and the outbox in one row.
@@ -28,9 +30,15 @@ class Delivery(db.Model):
     """
 
     __tablename__ = "deliveries"
+    # Only unsent rows are indexed by status: the sweeper looks for those, and
+    # marking a message sent then removes one small entry instead of moving it
+    # in a large index (half the cost of a bulk send's per-message mark on
+    # SQLite). The OR form, not IN, is what lets SQLite's planner use it for
+    # ``status = ?``. Progress counts read an announcement's rows by id.
     __table_args__ = (
-        Index("ix_deliveries_status_due_at", "status", "due_at"),
-        Index("ix_deliveries_announcement_id_status", "announcement_id", "status"),
+        Index("ix_deliveries_unsent_due_at", "status", "due_at",
+              sqlite_where=text(UNSENT_WHERE), postgresql_where=text(UNSENT_WHERE)),
+        Index("ix_deliveries_announcement_id", "announcement_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
