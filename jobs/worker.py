@@ -17,6 +17,7 @@ queue client's failover retries and checks the queue Redis
 """
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -38,6 +39,12 @@ class _AppContextMixin:
         logging.getLogger("rq").propagate = False
         self.app = app
         self._check_queue_redis()
+        # Everything loaded so far (the app, SQLAlchemy, rq) lives as long as the
+        # worker: move it out of the garbage collector's sight, so full
+        # collections during jobs do not walk it and forked horses do not copy
+        # its pages by touching GC headers.
+        gc.collect()
+        gc.freeze()
 
     def _check_queue_redis(self) -> None:
         from app.redis_checks import check_queue_redis
