@@ -39,9 +39,15 @@ def stale_claim() -> timedelta:
 
 
 def claimable(now: datetime) -> ColumnElement[bool]:
-    """Rows a job may take: pending, or claimed so long ago that the claimer must be dead."""
-    return or_(Delivery.status == PENDING,
-               and_(Delivery.status == SENDING, Delivery.claimed_at < now - stale_claim()))
+    """Rows a job may take: pending, or claimed so long ago that the claimer must be dead.
+
+    Written so that no index on ``status`` can serve it: claims always come
+    with the row's id (or an id range), and SQLite's planner, offered
+    ``status = 'pending' OR (status = 'sending' AND ...)``, preferred walking
+    every unsent row in the status index over the 100 ids of a batch.
+    """
+    return and_(Delivery.status.in_((PENDING, SENDING)),
+                or_(Delivery.status == PENDING, Delivery.claimed_at < now - stale_claim()))
 
 
 def claim(delivery_id: int, now: datetime | None = None) -> Delivery | None:
@@ -131,7 +137,14 @@ def claim_range(first_id: int, last_id: int, token: datetime, channel: str = EMA
     Rows not yet due (``due_at`` in the future: a scheduled message, a retry
     that waits) are left alone. ``token`` (the claim time) identifies this claim.
     """
-    result = db.session.execute(
+    result = db.session.execute(claim_range_statement(first_id, last_id, token, channel))
+    rows = [ClaimedRow(*row) for row in result]
+    db.session.commit()
+    return sorted(rows, key=lambda row: row.id)
+
+
+def claim_range_statement(first_id: int, last_id: int, token: datetime, channel: str = EMAIL):
+    return (
         update(Delivery)
         .where(Delivery.id.between(first_id, last_id), Delivery.channel == channel,
                Delivery.kind.not_in(OWN_JOB_KINDS),
@@ -141,9 +154,6 @@ def claim_range(first_id: int, last_id: int, token: datetime, channel: str = EMA
                    Delivery.idempotency_key, Delivery.attempts)
         .execution_options(synchronize_session=False)
     )
-    rows = [ClaimedRow(*row) for row in result]
-    db.session.commit()
-    return sorted(rows, key=lambda row: row.id)
 
 
 def _ours(delivery_id: int, token: datetime) -> ColumnElement[bool]:
@@ -283,3 +293,4 @@ def refresh_claims(ids: Sequence[int], token: datetime, new_token: datetime) -> 
     db.session.commit()
     return set(db.session.scalars(
         select(Delivery.id).where(Delivery.id.in_(ids), Delivery.claimed_at == new_token)))
+

@@ -1,4 +1,4 @@
-"""The bulk send's "sent" marks: one autocommitted UPDATE per message, only while the claim is ours."""
+"""A bulk send's claims and "sent" marks: cheap per message, only while the claim is ours."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -65,3 +65,17 @@ def test_postgresql_marks_skip_the_flush_wait_and_the_setting_stays_with_the_bat
             for connection in held:
                 connection.close()
         assert _row(rows[0].id).status == "sent"
+
+
+def test_a_batch_claim_reads_its_id_range_not_every_unsent_row(app):
+    """On SQLite, the claim of 100 ids must not walk the status index (every unsent row of every batch)."""
+    from jobs.deliveries import claim_range_statement
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the plan checked is SQLite's; PostgreSQL plans from its statistics")
+        _claimed_rows(300)  # unsent rows in the index, so an index walk would be a real choice
+        statement = claim_range_statement(1, 100, utcnow())
+        sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+        plan = " ".join(row[-1] for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "USING INTEGER PRIMARY KEY" in plan and "ix_deliveries_unsent_due_at" not in plan, plan
