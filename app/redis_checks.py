@@ -8,7 +8,7 @@
   parameter group uses ``volatile-lru``. ElastiCache disables ``CONFIG``, so
   when the policy cannot be read the check says where to look instead.
 
-Called explicitly: by ``jobs.worker.AppWorker`` when a worker starts, by the web
+Called explicitly: by the ``jobs.worker`` classes when a worker starts, by the web
 at the first use of the queue client, and by ``flask check-redis`` (the Docker
 entry point and the systemd web unit run it before starting). Two commands, once
 per process.

@@ -4,7 +4,7 @@
 
 Everything real, as `make run` starts it: a private redis-server, the
 ``python -m scheduler --interval 1`` process, one ``rq worker`` per core
-(``jobs.worker.AppWorker``), a SQLite (WAL) database and an SMTP sink process.
+(``jobs.worker.AppSimpleWorker``), a SQLite (WAL) database and an SMTP sink process.
 
 1. **Lateness**: 200 members RSVP to a screening whose reminder falls due in a
    few seconds; report p50/p99 of (sent time in the delivery log - due time).
@@ -39,7 +39,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lateness", type=int, default=200, help="reminders due at the same second")
     parser.add_argument("--fanout", type=int, default=10_000, help="RSVPs for the fan-out screening")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--worker-class", default="jobs.worker.AppWorker")
+    parser.add_argument("--worker-class", default="jobs.worker.AppSimpleWorker")
     return parser.parse_args(argv)
 
 

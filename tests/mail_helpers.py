@@ -64,7 +64,7 @@ class WorkerProcess:
     """One `rq worker` process (and the work horses it forks) in its own process group."""
 
     def __init__(self, env: dict[str, str], redis_url: str, queues: tuple[str, ...] = ("high", "default", "low"),
-                 worker_class: str = "jobs.worker.AppWorker", name: str | None = None,
+                 worker_class: str = "jobs.worker.AppSimpleWorker", name: str | None = None,
                  log_path: Path | None = None) -> None:
         args = [RQ, "worker", "--url", redis_url, "--worker-class", worker_class, "--with-scheduler",
                 "--logging_level", "WARNING", *(["--name", name] if name else []), *queues]

@@ -36,7 +36,7 @@ class Processes:
 
     def worker(self, env: dict[str, str], *queues: str) -> subprocess.Popen:
         return self._start([str(BIN / "rq"), "worker", "--url", env["REDIS_URL"], "--worker-class",
-                            "jobs.worker.AppWorker", *(queues or ("high", "default", "low"))], env)
+                            "jobs.worker.AppSimpleWorker", *(queues or ("high", "default", "low"))], env)
 
     def scheduler(self, env: dict[str, str], interval: float = 0.2) -> subprocess.Popen:
         return self._start([str(BIN / "python"), "-m", "scheduler", "--url", env["REDIS_URL"],

@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
 
-WORKER_ARGS = ["rq", "worker", "--url", "$REDIS_URL", "--worker-class", "jobs.worker.AppWorker", "--name", "NAME",
-               "high", "default", "low"]
+# --with-scheduler: rq's scheduler puts Retry(interval=...) jobs back on their queues.
+WORKER_ARGS = ["rq", "worker", "--url", "$REDIS_URL", "--worker-class", "jobs.worker.AppSimpleWorker",
+               "--with-scheduler", "--name", "NAME", "high", "default", "low"]
 SCHEDULER_ARGS = ["python", "-m", "scheduler", "--url", "$REDIS_URL", "--interval", "1"]
 WORKER_STOP_SECONDS = 600  # longer than the longest job: the same in every launcher
 

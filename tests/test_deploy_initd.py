@@ -302,8 +302,8 @@ def test_redis_script_runs_the_queue_server_with_aof_and_noeviction(initd):
 def test_commands_are_the_apps_process_commands(initd, redis_url):
     worker = initd.run("filmclub-worker", "commands", check=True).stdout.splitlines()
     assert worker[0].split() == [
-        "worker1:", f"{BIN}/rq", "worker", "--url", redis_url, "--worker-class", "jobs.worker.AppWorker",
-        "--name", f"worker1@{socket.gethostname().split('.')[0]}.%p", "--logging_level", "INFO",
+        "worker1:", f"{BIN}/rq", "worker", "--url", redis_url, "--worker-class", "jobs.worker.AppSimpleWorker",
+        "--with-scheduler", "--name", f"worker1@{socket.gethostname().split('.')[0]}.%p", "--logging_level", "INFO",
         "high", "default", "low"]
     initd.settings("filmclub-scheduler")  # the default program
     scheduler = initd.run("filmclub-scheduler", "commands", check=True).stdout.split()

@@ -33,7 +33,7 @@ case $role in
         # Unique per start: a restarted container must not clash with its dead self's registration.
         name=${WORKER_NAME:-$(hostname).$(date +%s)}
         read -r -a queues <<< "${WORKER_QUEUES:-high default low}"
-        exec rq worker --url "$REDIS_URL" --worker-class jobs.worker.AppWorker --name "$name" "$@" "${queues[@]}"
+        exec rq worker --url "$REDIS_URL" --worker-class jobs.worker.AppSimpleWorker --with-scheduler --name "$name" "$@" "${queues[@]}"
         ;;
     scheduler)
         require_redis_url

@@ -185,7 +185,7 @@ class Stack:
             self.app_processes.append(Process(f"worker.{n}", [
                 # --with-scheduler: RQ's own scheduler moves Retry(interval=...) retries back onto
                 # the queues (one worker holds its lock); without it retries never run.
-                str(BIN / "rq"), "worker", "--url", redis_url, "--worker-class", "jobs.worker.AppWorker",
+                str(BIN / "rq"), "worker", "--url", redis_url, "--worker-class", "jobs.worker.AppSimpleWorker",
                 "--with-scheduler", "--name", f"{os.uname().nodename}.{os.getpid()}.worker{n}", "high", "default", "low",
             ], self.env, COLOURS[(2 + n) % len(COLOURS)]))
         self.app_processes.append(Process("scheduler", [
