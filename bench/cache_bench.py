@@ -32,11 +32,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
-from urllib.parse import urlsplit, urlunsplit
+from typing import Iterator
 
 from redis import Redis
 
+from bench.databases import Database, databases
 from bench.loadgen import LoadGenerator
 from deploy.local import stack
 from deploy.local.redis_server import RedisServer, free_port
@@ -234,41 +234,6 @@ def process_tree_cpu(root_pids: list[int]) -> float:
         if pid in parents or int(fields[1]) in parents:  # fields[1] is the parent pid
             total += (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
     return total
-
-
-# -- databases ----------------------------------------------------------------------------------------
-
-@dataclass
-class Database:
-    label: str
-    url: str
-    drop: Callable[[], None] = lambda: None
-
-
-def databases(work_dir: Path) -> Iterator[Database]:
-    """SQLite always; PostgreSQL too when TEST_DATABASE_URL points at one (a database of our own there)."""
-    yield Database("SQLite", f"sqlite:///{work_dir / 'bench.db'}")
-    test_url = os.environ.get("TEST_DATABASE_URL", "")
-    if test_url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")):
-        yield _postgres_database(test_url)
-
-
-def _postgres_database(test_url: str) -> Database:
-    """A throwaway database beside TEST_DATABASE_URL's, so running tests there are not disturbed."""
-    import psycopg
-    from psycopg import sql
-
-    admin_url = test_url.replace("postgresql+psycopg://", "postgresql://", 1)
-    name = f"filmclub_bench_{os.getpid()}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-    def drop() -> None:
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-    parts = urlsplit(admin_url)
-    return Database("PostgreSQL", urlunsplit(parts._replace(path=f"/{name}")), drop)
 
 
 # -- the server ------------------------------------------------------------------------------------------

@@ -9,14 +9,18 @@ Measured side by side on the same machine, against the same SMTP sink
    reused SMTP connection, building messages with the app's ``build_message``;
    no database, no queue. Nothing that sends this mail can go faster here.
 2. **announcement**: ``POST /api/announcements`` through the app (in-process),
-   real ``rq worker`` processes (one per core, ``jobs.worker.AppWorker``, as
-   ``make run`` starts them), batches of ``MAIL_BATCH_SIZE`` over one SMTP
+   real ``rq worker`` processes (one per core, ``jobs.worker.AppSimpleWorker``
+   as ``make run`` and the deploy files start them, then the forking
+   ``AppWorker`` for comparison), batches of ``MAIL_BATCH_SIZE`` over one SMTP
    connection each, every row claimed and marked in the delivery log (SQLite in
    WAL mode unless ``--database-url``). Timed from the request to the last
    ``sent_at`` in the delivery log.
 3. **one RQ job per email**: the same workers running ``send_email_delivery``
    once per message (``--per-job`` messages, reported as a rate).
 
+The limit and the announcement are measured in interleaved rounds (limit,
+announcement, limit, ...) and the ratio is the median of the per-round ratios,
+so a change in the machine's other load between rounds moves both sides.
 Prints messages/s for each, the announcement/limit ratio (target >= 0.8), the
 request time, and the workers' peak RSS (worker plus work horse).
 """
@@ -50,7 +54,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--worker-classes", default="jobs.worker.AppSimpleWorker,jobs.worker.AppWorker",
                         help="comma-separated; the announcement is measured with each, one job per email "
                              "with the last")
-    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file (WAL)")
+    parser.add_argument("--database-url", default="",
+                        help="default: a fresh SQLite file (WAL), then a throwaway PostgreSQL database when "
+                             "TEST_DATABASE_URL is set; a URL given here has its tables dropped and created")
     return parser.parse_args(argv)
 
 
@@ -337,23 +343,32 @@ def _figures(rates: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     os.environ.setdefault("APP_ENV", "testing")
+    from bench.databases import Database, databases
+
+    with tempfile.TemporaryDirectory(prefix="mail-bench-") as tmp:
+        targets = ([Database("given", args.database_url)] if args.database_url
+                   else list(databases(Path(tmp))))
+        for database in targets:
+            try:
+                _bench_on(database.url, Path(tmp), args)
+            finally:
+                database.drop()
+    return 0
+
+
+def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace) -> None:
     from redis import Redis
 
     from app import create_app
+    from app.config import normalise_database_url
     from bench.smtp_sink import SMTPSink
     from deploy.local.redis_server import RedisServer, free_port
 
     workers_n = max(1, args.workers)
-    with tempfile.TemporaryDirectory(prefix="mail-bench-") as tmp, \
-            RedisServer(Path(tmp) / "redis", appendonly=False) as redis_server, \
-            SMTPSink(free_port()) as sink:
-        database_url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+    with RedisServer(tmp / f"redis-{free_port()}", appendonly=False) as redis_server, SMTPSink(free_port()) as sink:
         print(f"mail benchmark: {args.recipients} recipients, {workers_n} worker(s), "
               f"batches of {args.batch_size}, {args.rounds} interleaved rounds, {os.cpu_count()} CPU(s), database "
-              f"{'SQLite (WAL)' if database_url.startswith('sqlite') else database_url.split('@')[-1]}")
-
-        from app.config import normalise_database_url
-
+              f"{'SQLite (WAL)' if database_url.startswith('sqlite') else 'PostgreSQL ' + database_url.split('@')[-1]}")
         app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
                           "REDIS_URL": redis_server.url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": sink.port,
                           "MAIL_BATCH_SIZE": args.batch_size, "SECRET_KEY": "bench", "DEV_MAIL_DIR": ""})
@@ -365,10 +380,9 @@ def main(argv: list[str] | None = None) -> int:
             for index, worker_class in enumerate(classes):
                 last = index == len(classes) - 1
                 _run_with_workers(app, redis, env, redis_server.url, sink, workers_n, worker_class,
-                                  Path(tmp), args, per_job=last)
+                                  tmp, args, per_job=last)
         finally:
             close_database(app)
-    return 0
 
 
 if __name__ == "__main__":
