@@ -15,6 +15,7 @@ the claim's token: a mark only lands while the row still carries our token.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, null, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Dialect, and_, bindparam, null, or_, select, update
 
 from app.extensions import db
 from app.models.delivery import EMAIL, FAILED, PENDING, SENDING, SENT, Delivery
@@ -184,6 +185,18 @@ _MARK_SENT = (
 )
 
 
+@functools.lru_cache(maxsize=8)  # one dialect per engine: a worker has one
+def _mark_sent_for(dialect: Dialect) -> tuple[str, tuple[str, ...] | None, Callable[[datetime], object]]:
+    """``_MARK_SENT`` for the driver: SQL text, parameter order (positional styles), timestamp converter.
+
+    Compiled once per dialect (per process), not once per batch.
+    """
+    compiled = _MARK_SENT.compile(dialect=dialect)
+    order = tuple(compiled.positiontup) if compiled.positional else None
+    to_db_time = Delivery.sent_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
+    return compiled.string, order, to_db_time
+
+
 class SentMarks:
     """The connection a bulk send records its "sent" marks on, one committed UPDATE per message.
 
@@ -191,7 +204,7 @@ class SentMarks:
 
     Held for the whole batch in autocommit mode, so a mark is one statement
     that is its own transaction: one round trip on PostgreSQL, one WAL append on
-    SQLite. The statement is compiled by SQLAlchemy once per batch and run on
+    SQLite. The statement is compiled by SQLAlchemy once per dialect and run on
     the driver's cursor: per message, a pooled checkout (with its pre-ping), a
     BEGIN/COMMIT pair and SQLAlchemy's execution machinery each cost more than
     the UPDATE itself (on SQLite: ~145 us a mark through the session, ~50 us
@@ -221,10 +234,7 @@ class SentMarks:
             if dialect.name == "postgresql" and not current_app.config.get("DELIVERY_MARKS_SYNCHRONOUS"):
                 connection.exec_driver_sql("SET synchronous_commit TO off")
                 self._asynchronous = True
-            compiled = _MARK_SENT.compile(dialect=dialect)
-            self._sql = compiled.string
-            self._order = compiled.positiontup if compiled.positional else None
-            self._db_time = Delivery.sent_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v)
+            self._sql, self._order, self._db_time = _mark_sent_for(dialect)
             self._cursor = connection.connection.dbapi_connection.cursor()
         except BaseException:
             connection.close()
@@ -293,4 +303,3 @@ def refresh_claims(ids: Sequence[int], token: datetime, new_token: datetime) -> 
     db.session.commit()
     return set(db.session.scalars(
         select(Delivery.id).where(Delivery.id.in_(ids), Delivery.claimed_at == new_token)))
-
