@@ -49,10 +49,13 @@ class RecordingHandler:
 
 
 class SMTPServer:
-    def __init__(self) -> None:
+    """``smtputf8=False`` makes a server that does not offer SMTPUTF8 (aiosmtpd offers it by default)."""
+
+    def __init__(self, smtputf8: bool = True) -> None:
         self.handler = RecordingHandler()
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     enable_SMTPUTF8=smtputf8)
 
     def start(self) -> "SMTPServer":
         self.controller.start()

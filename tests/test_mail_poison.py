@@ -1,0 +1,157 @@
+"""One message that cannot be sent fails alone, with its reason; the batch goes on (issue 10, defect 1).
+
+Found by trying the app: a member whose address has non-ASCII characters made
+smtplib raise ``UnicodeEncodeError``; a subject holding a line-break-class
+character made the email package raise ``ValueError``. Either fell through to
+"job interrupted before sending": the batch gave back every later row of its
+range, of any announcement or reminder, and retried for up to an hour.
+
+These tests run the real thing: a real ``rq worker`` process (or the same
+worker class in-process), the real database and a real SMTP server (aiosmtpd).
+"No retry, no give-back" is asserted structurally: every row was claimed once
+(``attempts == 1``) and no batch job failed or was scheduled for a retry.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+from redis import Redis
+from rq import Queue
+from sqlalchemy import insert, select
+
+from app.extensions import db
+from app.models.delivery import Delivery
+from app.models.types import utcnow
+from tests.mail_helpers import WorkerProcess, add_members, sign_in_admin, statuses, worker_env
+from tests.smtp import SMTPServer
+
+HANGUL_LOCAL = "민지@members.example"
+IDN_DOMAIN = "jisoo@영화.example"
+IDN_DOMAIN_ASCII = "jisoo@xn--vj5bo21a.example"
+
+
+def wait_until_finished(app, deadline_seconds: float = 90) -> dict[str, int]:
+    """Poll until no delivery is pending or being sent (or the deadline): the counts by status."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        counts = statuses(app)
+        if not counts.get("pending") and not counts.get("sending"):
+            return counts
+        if time.monotonic() > deadline:
+            return counts
+        time.sleep(0.1)
+
+
+def rows_by_key(app) -> dict[str, Delivery]:
+    with app.app_context():
+        rows = {d.idempotency_key: d for d in db.session.scalars(select(Delivery))}
+        for row in rows.values():
+            db.session.expunge(row)
+        db.session.remove()
+        return rows
+
+
+def add_member(app, email: str) -> None:
+    from app.models.user import User
+
+    with app.app_context():
+        db.session.execute(insert(User), [{"email": email, "name": "Poison", "password_hash": None}])
+        db.session.commit()
+
+
+def add_bad_row_from_before_validation(app, recipient: str, subject: str) -> None:
+    """A reminder row written before subjects were validated: a line break inside its subject."""
+    with app.app_context():
+        db.session.add(Delivery(idempotency_key=f"old-reminder:{recipient}", kind="reminder", recipient=recipient,
+                                subject=subject, body="See you there", due_at=utcnow()))
+        db.session.commit()
+
+
+def no_batch_job_was_retried(redis_url: str) -> bool:
+    redis = Redis.from_url(redis_url)
+    for name in ("high", "default", "low"):
+        queue = Queue(name, connection=redis)
+        if queue.failed_job_registry.count or queue.scheduled_job_registry.count:
+            return False
+    return True
+
+
+@pytest.fixture
+def plain_smtp_server():
+    """A real SMTP server that does not offer SMTPUTF8, as many relays do not."""
+    server = SMTPServer(smtputf8=False).start()
+    yield server
+    server.stop()
+
+
+def announce_to_poisoned_members(app, client, make_user) -> list[str]:
+    """Members with ordinary addresses, one with a Hangul mailbox name, one with an IDN domain, and an
+    old reminder row whose subject holds a line break: the defect's two ways in."""
+    sign_in_admin(client, make_user)
+    emails = add_members(app, 120)
+    add_member(app, HANGUL_LOCAL)
+    add_member(app, IDN_DOMAIN)
+    emails += add_members(app, 120, domain="later.example")
+    add_bad_row_from_before_validation(app, emails[5], "Tonight\u2028the film")
+    response = client.post("/api/announcements", json={"subject": "Season programme", "body": "Films!"})
+    assert response.status_code == 202
+    return ["admin@example.com", *emails]
+
+
+def run_real_worker(app, database_url: str, redis_url: str, smtp_port: int, log_path) -> dict[str, int]:
+    worker = WorkerProcess(worker_env(database_url, redis_url, smtp_port), redis_url, log_path=log_path)
+    try:
+        return wait_until_finished(app)
+    finally:
+        worker.stop()
+
+
+def assert_failed_alone(app, redis_url: str, counts: dict, failed: set[str], log_path) -> dict[str, Delivery]:
+    rows = rows_by_key(app)
+    assert counts == {"sent": len(rows) - len(failed), "failed": len(failed)}, (counts, log_path.read_text())
+    assert {r.idempotency_key for r in rows.values() if r.status == "failed"} == failed
+    assert all(r.attempts == 1 for r in rows.values()), "a row was given back and claimed again"
+    assert no_batch_job_was_retried(redis_url)
+    bad = next(r for r in rows.values() if r.idempotency_key.startswith("old-reminder:"))
+    assert "line break" in bad.last_error and "U+2028" in bad.last_error
+    return rows
+
+
+@pytest.mark.slow
+def test_unencodable_address_and_bad_header_fail_alone_with_a_real_worker(
+        app_factory, make_user, database_url, redis_url, plain_smtp_server, tmp_path):
+    """The defect as reported: a real worker process, a server without SMTPUTF8."""
+    smtp = plain_smtp_server.handler
+    app = app_factory(MAIL_PORT=plain_smtp_server.port)
+    emails = announce_to_poisoned_members(app, app.test_client(), make_user)
+    log_path = tmp_path / "worker.log"
+    counts = run_real_worker(app, database_url, redis_url, plain_smtp_server.port, log_path)
+    hangul_key = f"announcement:1:{user_id(app, HANGUL_LOCAL)}"
+    rows = assert_failed_alone(app, redis_url, counts, {hangul_key, f"old-reminder:{emails[6]}"}, log_path)
+    for address in emails:
+        assert len(smtp.to(address)) == 1, address
+    assert len(smtp.to(IDN_DOMAIN_ASCII)) == 1   # the IDN domain went out in its xn-- form
+    assert "SMTPUTF8" in rows[hangul_key].last_error and "does not offer" in rows[hangul_key].last_error
+
+
+@pytest.mark.slow
+def test_internationalised_addresses_are_delivered_where_the_server_offers_smtputf8(
+        app_factory, make_user, database_url, redis_url, smtp_server, smtp, tmp_path):
+    app = app_factory()
+    emails = announce_to_poisoned_members(app, app.test_client(), make_user)
+    log_path = tmp_path / "worker.log"
+    counts = run_real_worker(app, database_url, redis_url, smtp_server.port, log_path)
+    assert_failed_alone(app, redis_url, counts, {f"old-reminder:{emails[6]}"}, log_path)
+    for address in emails:
+        assert len(smtp.to(address)) == 1, address
+    hangul = smtp.to(HANGUL_LOCAL)
+    assert len(hangul) == 1 and hangul[0]["Subject"] == "Season programme"
+    assert len(smtp.to(IDN_DOMAIN_ASCII)) == 1
+
+
+def user_id(app, email: str) -> int:
+    from app.models.user import User
+
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.email == email))
