@@ -19,10 +19,14 @@ and the character, never accepted and failed later in a worker.
 """
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated
 
+from flask_wtf import FlaskForm
+from markupsafe import Markup
 from pydantic import AfterValidator, BeforeValidator
+from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 # The characters str.splitlines() breaks on; every one is refused by the email package in a header.
@@ -116,3 +120,45 @@ class MultiLine:
         problem = multi_line_problem(field.data or "")
         if problem:
             raise ValidationError(f"{field.label.text} {problem}.")
+
+
+class TextRulesForm(FlaskForm):
+    """A FlaskForm whose text fields follow these rules without each field saying so.
+
+    Every text input (``StringField`` and its kinds, passwords excepted) must be
+    one line without control characters; every ``TextAreaField`` is normalised
+    (CRLF -> LF) before validation and may hold new lines and tabs. A form
+    opts in by its base class, so no field of it can be forgotten.
+    """
+
+    def validate(self, extra_validators=None) -> bool:
+        extra = {name: list(rules) for name, rules in (extra_validators or {}).items()}
+        for name, field in self._fields.items():
+            if isinstance(field, PasswordField) or not isinstance(field, StringField):
+                continue
+            if isinstance(field, TextAreaField):
+                field.data = normalise_newlines(field.data)
+                rule: SingleLine | MultiLine = MultiLine()
+            else:
+                rule = SingleLine()
+            extra.setdefault(name, []).append(rule)
+        return super().validate(extra_validators=extra)
+
+
+# --- showing multi-line text in pages ---------------------------------------------------------
+
+_BLANK_LINES = re.compile(r"\n[ \t]*\n+")
+
+
+def paragraphs_html(text: str | None) -> Markup:
+    """``<p>`` per paragraph (split on blank lines), ``<br>`` for a single line break; every piece escaped.
+
+    The Jinja filter ``paragraphs``. Text is normalised first, so rows stored
+    with CRLF before input was normalised show their paragraphs too.
+    """
+    text = (normalise_newlines(text) or "").strip("\n")
+    if not text.strip():
+        return Markup("")
+    paragraphs = [p.strip("\n") for p in _BLANK_LINES.split(text) if p.strip()]
+    return Markup("\n").join(Markup("<p>{}</p>").format(Markup("<br>\n").join(p.split("\n")))
+                             for p in paragraphs)
