@@ -24,6 +24,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 from email import policy
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Mapping
@@ -125,7 +126,12 @@ def _build(sender: str, recipient: str, subject: str, body: str, message_id_key:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = subject
+    if "=?" in subject:
+        # Text that looks like an RFC 2047 encoded word ("=?utf-8?q?x?=") would be written as it is
+        # and decoded by the reader into something else ("x"): encode the whole subject instead.
+        message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
+    else:
+        message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain="filmclub.local")
     # The idempotency key travels in a header so a duplicate is recognisable downstream.
@@ -205,7 +211,9 @@ class SMTPConnection:
         if envelope is None:
             envelope = envelope_for(message["From"], parseaddr(message["To"])[1] or message["To"])
         options: tuple[str, ...] = ()
-        serialise = None  # the message's own policy: 7-bit headers, encoded words where needed
+        # CRLF line ends on the wire: smtplib sends bytes as they are, and a bare LF is refused by
+        # servers that guard against SMTP smuggling (aiosmtpd: "500 Line too long" past 1,000 bytes).
+        serialise = policy.SMTP
         if envelope.smtputf8:
             if not self.offers_smtputf8():
                 raise UnsendableMessage(
@@ -213,7 +221,7 @@ class SMTPConnection:
                     f"which the SMTP server {self.settings.host}:{self.settings.port} does not offer")
             options, serialise = ("SMTPUTF8", "BODY=8BITMIME"), policy.SMTPUTF8
         try:
-            data = message.as_bytes(policy=serialise) if serialise else message.as_bytes()
+            data = message.as_bytes(policy=serialise)
         except (ValueError, TypeError, LookupError) as exc:
             raise UnsendableMessage(f"the message cannot be serialised: {type(exc).__name__}: {exc}") from exc
         try:
