@@ -246,3 +246,46 @@ def test_poison_drill_every_other_member_gets_it_in_the_first_pass(app_factory, 
     got = received(smtp)
     assert got[deferred] == 1
     assert all(got[e] == 1 for e in innocent), "the retry sent something twice"
+
+
+# --- single-message jobs: the same rule -------------------------------------------------------
+
+def test_single_message_jobs_fail_alone_with_their_reason(app_factory, redis_url, plain_smtp_server, monkeypatch):
+    """A welcome email to an address this server cannot take, an old row with a bad subject and an SMS
+    whose provider call breaks: each row failed with its reason, no job left failing, no row left claimed."""
+    import jobs.sms_backends.console
+    from jobs.email import send_email_delivery
+    from jobs.enqueue import enqueue_now
+
+    app = app_factory(MAIL_PORT=plain_smtp_server.port, SMS_BACKEND="console")
+    with app.app_context():
+        rows = [Delivery(idempotency_key="welcome:hangul", kind="welcome", recipient=HANGUL_LOCAL, subject="Hi",
+                         body="b"),
+                Delivery(idempotency_key="welcome:old", kind="welcome", recipient="old@example.com",
+                         subject="Hi\nthere", body="b"),
+                Delivery(idempotency_key="sms:1", kind="reminder", channel="sms", recipient="+821012345678",
+                         subject="", body="See you"),
+                Delivery(idempotency_key="welcome:fine", kind="welcome", recipient="fine@example.com",
+                         subject="Hi", body="b")]
+        db.session.add_all(rows)
+        db.session.commit()
+        ids = [r.id for r in rows]
+
+    def broken_send(self, message):
+        raise RuntimeError("provider client bug")
+
+    monkeypatch.setattr(jobs.sms_backends.console.ConsoleBackend, "send", broken_send)
+    with app.app_context():
+        for delivery_id, job in zip(ids, ["jobs.email.send_email_delivery"] * 2 + ["jobs.sms.send_sms_delivery"]
+                                    + ["jobs.email.send_email_delivery"]):
+            assert enqueue_now(job, delivery_id, job_id=f"single-{delivery_id}")
+    first_pass(app)
+    found = rows_by_key(app)
+    assert "does not offer" in found["welcome:hangul"].last_error
+    assert "U+000A LINE FEED" in found["welcome:old"].last_error
+    assert "RuntimeError: provider client bug" in found["sms:1"].last_error
+    assert [found[k].status for k in ("welcome:hangul", "welcome:old", "sms:1", "welcome:fine")] == [
+        "failed", "failed", "failed", "sent"]
+    assert no_batch_job_was_retried(redis_url)
+    with app.app_context():  # a second run finds nothing to do: the rows are settled, not claimed
+        assert send_email_delivery(ids[0]).startswith("skipped")
