@@ -16,11 +16,12 @@ from app.extensions import db
 from app.models.screening import ACTIVE, Screening
 from app.models.types import utcnow
 from app.screenings import service
+from app.text_rules import TextRulesForm
 
 bp = Blueprint("screenings", __name__, url_prefix="/screenings")
 
 
-class ScreeningForm(FlaskForm):
+class ScreeningForm(TextRulesForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     film = StringField("Film", validators=[DataRequired(), Length(max=200)])
     starts_at = DateTimeLocalField("Starts at (club time)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
