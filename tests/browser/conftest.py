@@ -5,8 +5,9 @@ browser is ever downloaded. `make test` installs the package when it is missing
 and it runs as root on Debian; otherwise these tests fail saying what to
 install. ``BROWSER_TESTS=0`` skips them (and the install).
 
-The stack and the browser start once per session (a few seconds each); each
-test gets a fresh page with no cookies, and its own members.
+The stack and the browser start once for the package (a few seconds each) and
+stop when its last test is done, so they do not load the machine while the rest
+of the suite runs; each test gets a fresh page with no cookies, and its own members.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Iterator
 
 import pytest
 
+from tests.browser.database import PASSWORD, add_members, e164
 from tests.browser.served_app import ROOT, ServedApp
 from tests.browser.visitor import DESKTOP, Visitor
 
@@ -28,16 +30,15 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 MISSING_CHROMIUM = (f"{CHROMIUM} is missing: the browser journeys need Debian's chromium package "
                     "(`apt-get install chromium`; `make test` installs it when run as root on Debian). "
                     "Set BROWSER_TESTS=0 to skip them.")
-PASSWORD = "journey-password-1"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def browser_tests_enabled() -> None:
     if os.environ.get("BROWSER_TESTS", "").strip() == "0":
         pytest.skip("BROWSER_TESTS=0: browser journeys skipped")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_context(tmp_path_factory):
     """One headless Chromium with a fresh profile (--user-data-dir) for the session."""
     if not os.access(CHROMIUM, os.X_OK):
@@ -59,7 +60,7 @@ def browser_context(tmp_path_factory):
         playwright.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def served_app(tmp_path_factory) -> Iterator[ServedApp]:
     app = ServedApp(tmp_path_factory.mktemp("stack"))
     try:
@@ -113,15 +114,13 @@ def new_contact():
 @pytest.fixture
 def member(served_app: ServedApp, new_contact) -> dict:
     """A verified member (email channel), written straight into the stack's database; password ``PASSWORD``."""
-    from tests.browser.database import add_members, e164
-
     email, phone = new_contact("verified")
     row = {"email": email, "name": f"Member {email.split('@')[0]}", "phone": e164(phone), "password": PASSWORD}
     add_members(served_app.database_url, [row], verified=True)
     return row
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin(served_app: ServedApp) -> dict:
     """An admin made the documented way: `flask create-admin` against the same var dir."""
     email = "admin@journeys.example.com"

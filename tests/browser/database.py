@@ -13,6 +13,8 @@ from app.models.delivery import Delivery
 from app.models.types import utcnow
 from app.models.user import User
 
+PASSWORD = "journey-password-1"  # of every member the journeys sign in as
+
 
 def e164(phone: str) -> str:
     return normalise_phone(phone, "KR")

@@ -8,7 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PASSWORD
+from tests.browser.database import PASSWORD
 from tests.browser.database import e164
 from tests.browser.served_app import RESEND_COOLDOWN
 
