@@ -83,3 +83,15 @@ def test_typed_paragraphs_and_line_breaks_are_kept(person, member):
     body = shown_body(person)
     assert re.search(r"line two\.\n\s*\n\s*Third paragraph\.", body), body
     person.look("post with a third paragraph")
+
+
+def test_long_words_do_not_widen_the_page(person, member):
+    """A title or a link with no space to break at wraps on a phone instead of making the page scroll sideways."""
+    long_word = "Supercalifragilistic" * 6
+    link = "https://library.example/film-club/archive/" + "programme-notes-" * 8 + "autumn.html"
+    person.sign_in(member["email"], PASSWORD)
+    write_post(person, long_word, [f"Notes are at {link}", "", long_word])
+    person.look("post with long words")
+    person.link("← All posts").click()
+    expect(person.link(long_word)).to_be_visible()
+    person.look("posts list with a long title")
