@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 AUDIENCE = 300
 UNDELIVERABLE = "영화팬@journeys.example.com"  # a Hangul local part: needs SMTPUTF8 from the server
 SUBJECT = "Journey announcement: the autumn programme"
-WATCH_DEADLINE_MS = 120_000  # a few hundred messages take seconds; generous for a busy machine
+WATCH_DEADLINE_MS = 60_000  # 306 members reached 100 % in 4.4 s with the machine loaded (load 12); 13 times that
 PROGRESS = re.compile(r"([\d.]+)% done: (\d+) sent, (\d+) failed")
 
 
