@@ -39,10 +39,30 @@ def browser_tests_enabled() -> None:
 
 
 @pytest.fixture(scope="package")
-def browser_context(tmp_path_factory):
-    """One headless Chromium with a fresh profile (--user-data-dir) for the session."""
+def chromium() -> str:
+    """Debian's Chromium, or a failure saying what to install (before anything is started)."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(MISSING_CHROMIUM, pytrace=False)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="package")
+def served_app(chromium: str, tmp_path_factory) -> Iterator[ServedApp]:
+    app = ServedApp(tmp_path_factory.mktemp("stack"))
+    try:
+        app.wait_until_healthy()
+        yield app
+    finally:
+        app.stop()
+
+
+@pytest.fixture(scope="package")
+def browser_context(chromium: str, served_app: ServedApp, tmp_path_factory):
+    """One headless Chromium with a fresh profile (--user-data-dir) for the package.
+
+    It depends on the stack so that it closes first: a browser left open holds idle connections
+    that keep gunicorn's sync workers from stopping (the launcher then waits STOP_TIMEOUT).
+    """
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=30_000)  # a busy machine: wait for conditions generously
@@ -51,23 +71,13 @@ def browser_context(tmp_path_factory):
     try:
         # Playwright refuses --user-data-dir in the flags: a persistent context is how it takes one.
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=chromium, headless=True,
             args=CHROMIUM_FLAGS, viewport=DESKTOP)
         context.set_default_timeout(60_000)
         yield context
         context.close()
     finally:
         playwright.stop()
-
-
-@pytest.fixture(scope="package")
-def served_app(tmp_path_factory) -> Iterator[ServedApp]:
-    app = ServedApp(tmp_path_factory.mktemp("stack"))
-    try:
-        app.wait_until_healthy()
-        yield app
-    finally:
-        app.stop()
 
 
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
