@@ -4,10 +4,11 @@ Every page the journeys look at (``Visitor.look``) is checked at 1280 and 390 px
 wide: no horizontal scroll, a way back to the site, and a screenshot per width
 under var/screenshots/<test>/ for people to look at. All along, the page's
 console errors, uncaught script errors, 5xx answers and failed stylesheets or
-scripts are collected; ``look`` fails on the first of them.
+scripts are collected; ``look`` fails listing them.
 
 Waits are conditions with generous deadlines (Playwright's auto-waiting, and
-polling the mailbox page), never fixed sleeps: the machine may be busy.
+polling the mailbox page), never fixed sleeps: the machine may be busy. (The one
+wait on the clock, the resend cooldown, is one a person must sit out too.)
 """
 from __future__ import annotations
 
