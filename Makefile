@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench info lock clean
+.PHONY: run test bench info lock clean chromium
 
 # The virtual environment is rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -18,8 +18,25 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
 run: $(BIN)/.installed  ## start the whole app (embedded Redis and mail server unless configured)
 	$(BIN)/python -m deploy.local.stack
 
-test: $(BIN)/.installed-dev  ## run the whole test suite (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
+test: $(BIN)/.installed-dev chromium  ## run the whole test suite (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The browser journeys (tests/browser) drive Debian's Chromium, never a downloaded browser. As root on Debian a
+# missing one is installed here; otherwise this says what to install (the browser tests then fail saying the same).
+# BROWSER_TESTS=0 skips the browser tests and this step.
+CHROMIUM := /usr/bin/chromium
+chromium:  ## install Debian's chromium for the browser tests when it is missing (as root), or say what to install
+	@if [ "$(BROWSER_TESTS)" = 0 ] || [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; then \
+	  echo "make: $(CHROMIUM) is missing: installing Debian's chromium package for the browser tests"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium || \
+	  { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 chromium; } || \
+	  echo "make: could not install chromium (see apt-get above); the browser tests will fail" >&2; \
+	else \
+	  echo "make: $(CHROMIUM) is missing: install Debian's chromium package (sudo apt-get install chromium)" \
+	       "for the browser tests, or skip them with BROWSER_TESTS=0" >&2; \
+	fi
 
 bench: $(BIN)/.installed-dev  ## benchmarks: ratios measured side by side in one run
 	$(BIN)/python -m bench
