@@ -64,8 +64,6 @@ def test_post_written_edited_and_deleted(person, member):
     person.look("post deleted")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="defect 5 (trust-mail): the form sends CRLF and the page splits paragraphs "
-                                       "on LF only, so typed paragraphs and line breaks are lost")
 def test_typed_paragraphs_and_line_breaks_are_kept(person, member):
     person.sign_in(member["email"], PASSWORD)
     write_post(person, "Paragraphs", ["First paragraph.", "", "Second paragraph, line one;", "line two."])
