@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from wtforms import DateTimeLocalField, IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange
 
+from app.accounts.guards import refuse_unverified
 from app.extensions import db
 from app.models.screening import ACTIVE, Screening
 from app.models.types import utcnow
@@ -59,18 +60,22 @@ def _act(screening_id: int, action, done: str) -> Response:
         abort(400, "the form expired; reload the page and try again")
     try:
         action(screening)
-        flash(done)
+        flash(done, "success")
     except service.ScreeningError as exc:
         db.session.rollback()
-        flash(exc.message)
+        flash(_sentence(exc.message), "error")
     return redirect(url_for("screenings.detail", screening_id=screening_id))
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 @bp.post("/<int:screening_id>/rsvp")
 @login_required
 def rsvp(screening_id: int) -> Response:
     if not current_user.is_verified:
-        abort(403, "verify your account before you RSVP")
+        refuse_unverified("Verify your account before you RSVP: enter the code we sent you when you signed up.")
     return _act(screening_id, lambda s: service.rsvp(current_user, s), "You have a seat. Reminders will follow.")
 
 
@@ -84,7 +89,7 @@ def cancel_rsvp(screening_id: int) -> Response:
 @login_required
 def cancel(screening_id: int) -> Response:
     if not current_user.is_admin:
-        abort(403)
+        abort(403, "only the club's admins can cancel a screening")
     return _act(screening_id, service.cancel_screening, "Screening cancelled; members' reminders are cancelled.")
 
 
@@ -92,7 +97,7 @@ def cancel(screening_id: int) -> Response:
 @login_required
 def create() -> Response | str:
     if not current_user.is_admin:
-        abort(403)
+        abort(403, "only the club's admins can create screenings")
     form = ScreeningForm()
     if form.validate_on_submit():
         starts_at = form.starts_at.data.replace(tzinfo=_zone())
