@@ -14,9 +14,11 @@ from scheduler import reminders
 
 
 class ScreeningError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """A refusal: ``message`` for the API (may name fields), ``page_message`` in people's words."""
+
+    def __init__(self, status: int, message: str, page_message: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.page_message = status, message, page_message or message
 
 
 def rsvp_count(screening_id: int) -> int:
@@ -25,7 +27,8 @@ def rsvp_count(screening_id: int) -> int:
 
 def _future(starts_at: datetime) -> datetime:
     if starts_at <= utcnow():
-        raise ScreeningError(422, "starts_at must be in the future")
+        raise ScreeningError(422, "starts_at must be in the future",
+                             "the screening must start in the future: pick a later date and time")
     # Whole seconds: rq-scheduler keeps times as whole Unix seconds.
     return starts_at.replace(microsecond=0)
 

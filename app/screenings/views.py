@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import DateTimeLocalField, IntegerField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms.validators import DataRequired, Length, StopValidation
 
 from app.accounts.guards import refuse_unverified
 from app.extensions import db
@@ -20,13 +20,47 @@ from app.screenings import service
 
 bp = Blueprint("screenings", __name__, url_prefix="/screenings")
 
+MAX_CAPACITY = 100_000  # as the API's schema
+
+
+def _when_given(form, field) -> None:
+    """A start time that could not be read says so with what was typed; an empty one asks for it."""
+    typed = " ".join(field.raw_data or []).strip()
+    if not typed:
+        field.errors[:] = []
+        raise StopValidation("Give the date and time the screening starts.")
+    if field.process_errors:
+        field.errors[:] = [f"{typed!r} is not a date and time: pick one, e.g. 2026-12-01 19:00."]
+        raise StopValidation()
+
+
+class SeatsField(IntegerField):
+    """Capacity: a whole number of seats; what was typed is named when it is not one."""
+
+    def process_formdata(self, valuelist) -> None:
+        raw = (valuelist or [""])[0].strip()
+        self.data = None
+        if raw and not (raw.isascii() and raw.isdigit()):
+            raise ValueError(f"Capacity must be a whole number of seats, like 30, not {raw!r}.")
+        if raw:
+            self.data = int(raw)
+
+
+def _seats(form, field) -> None:
+    if field.process_errors:
+        raise StopValidation()  # the field already said what is wrong with the value
+    if field.data is None:
+        raise StopValidation("Give the number of seats.")
+    if not 1 <= field.data <= MAX_CAPACITY:
+        raise StopValidation(f"Capacity must be from 1 to {MAX_CAPACITY:,} seats; {field.data} is not.")
+
 
 class ScreeningForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     film = StringField("Film", validators=[DataRequired(), Length(max=200)])
-    starts_at = DateTimeLocalField("Starts at (club time)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    starts_at = DateTimeLocalField("Starts at (club time)", format="%Y-%m-%dT%H:%M", validators=[_when_given])
     place = StringField("Place", validators=[DataRequired(), Length(max=200)])
-    capacity = IntegerField("Capacity", validators=[DataRequired(), NumberRange(min=1, max=100_000)])
+    capacity = SeatsField("Capacity", validators=[_seats])
     submit = SubmitField("Create screening")
 
 
@@ -95,7 +129,7 @@ def cancel(screening_id: int) -> Response:
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
-def create() -> Response | str:
+def create() -> Response | tuple[str, int]:
     if not current_user.is_admin:
         abort(403, "only the club's admins can create screenings")
     form = ScreeningForm()
@@ -106,10 +140,11 @@ def create() -> Response | str:
                                                  starts_at=starts_at, place=form.place.data,
                                                  capacity=form.capacity.data)
         except service.ScreeningError as exc:
-            form.starts_at.errors.append(exc.message)
+            form.starts_at.errors.append(_sentence(exc.page_message))
         else:
+            flash("Screening created.", "success")
             return redirect(url_for("screenings.detail", screening_id=screening.id))
-    return render_template("screenings/form.html", form=form)
+    return render_template("screenings/form.html", form=form), 400 if form.errors else 200
 
 
 def local(moment: datetime, zone: ZoneInfo) -> str:
