@@ -65,8 +65,12 @@ def _answer(exc: HTTPException) -> Response | HTTPException:
 def _json(exc: HTTPException) -> Response:
     from app.api.errors import error_response
 
-    description = exc.description if exc.code != 500 else "internal error: it has been logged"
-    response = error_response(exc.code or 500, description or exc.name)
+    if exc.code == 500:
+        forget_failed_transaction()
+        description = "internal error: it has been logged"
+    else:
+        description = exc.description or exc.name
+    response = error_response(exc.code or 500, description)
     _copy_headers(exc, response)
     return response
 
@@ -81,7 +85,7 @@ def _page(exc: HTTPException) -> tuple[str, int] | Response:
     else:
         message = words
     if code >= 500:
-        _forget_failed_transaction()
+        forget_failed_transaction()
     context = {"code": code, "title": title, "message": message, "links": _links(exc, code)}
     try:
         body = render_template("errors/error.html", **context)
@@ -143,7 +147,7 @@ def _copy_headers(exc: HTTPException, response: Response) -> None:
             response.headers[name] = value
 
 
-def _forget_failed_transaction() -> None:
+def forget_failed_transaction() -> None:
     from app.extensions import db
 
     try:

@@ -137,3 +137,18 @@ def test_413_page_and_json_for_any_body_over_the_limit(app_factory, make_user):
     assert_person_page(client.post("/auth/login", data={"email": "x" * 20_000}), 413, "What you sent is too large")
     api = client.post("/api/posts", json={"title": "t", "body": "x" * 20_000})
     assert api.status_code == 413 and api.get_json()["status"] == 413
+
+
+def test_a_crash_inside_an_api_view_is_json_without_details(app_factory, make_user, monkeypatch):
+    app = app_factory(PROPAGATE_EXCEPTIONS=False)
+    client = app.test_client()
+    make_user()
+    login(client)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("secret detail of the crash")
+
+    monkeypatch.setattr("app.posts.service.create_post", crash)
+    answer = client.post("/api/posts", json={"title": "t", "body": "b"})
+    assert answer.status_code == 500
+    assert answer.get_json() == {"error": "internal error: it has been logged", "status": 500}
