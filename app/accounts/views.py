@@ -67,11 +67,11 @@ def resend() -> Response:
     except limits.RateLimited as exc:
         flash(f"Please wait {limits.wait_phrase(exc.retry_after)} before asking for another code.", "error")
         return redirect(url_for("accounts.verify"))
-    flash(*_resend_message(email, user, form.channel.data or None, outcome))
+    flash(*_resend_message(user, form.channel.data or None, outcome))
     return redirect(url_for("accounts.verify"))
 
 
-def _resend_message(email: str, user, channel: str | None, outcome) -> tuple[str, str]:
+def _resend_message(user, channel: str | None, outcome) -> tuple[str, str]:
     """Precise for a member asking about their own account; the same words for any other address."""
     if user is None or not current_user.is_authenticated or current_user.id != user.id:
         return RESEND_ANSWER, "info"
