@@ -7,15 +7,18 @@ queue Redis that is down gives ``filmclub_rq_up 0`` instead of an error page.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Iterable
 
-from flask import Flask
+from flask import Flask, current_app
 from prometheus_client.core import GaugeMetricFamily, Metric
 from redis.exceptions import RedisError
 from rq import Queue
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.models.types import utcnow
 from app.main.metrics import register_metrics_source
 from app.redis_clients import RedisNotConfigured, queue_redis
 from jobs.queues import ALL
@@ -76,6 +79,44 @@ def delivery_metrics() -> Iterable[Metric]:
     yield family
 
 
+@dataclass(frozen=True)
+class Overdue:
+    """Deliveries due and unsent for longer than ``DELIVERY_OVERDUE_SECONDS``."""
+
+    count: int
+    oldest_due_at: datetime | None
+    now: datetime
+
+    @property
+    def oldest_seconds(self) -> float:
+        """How long ago the oldest overdue delivery was due; 0 when none is overdue."""
+        return (self.now - self.oldest_due_at).total_seconds() if self.oldest_due_at else 0.0
+
+
+def overdue_deliveries() -> Overdue:
+    """One query on the partial index of unsent rows (``status``, ``due_at``)."""
+    from app.models.delivery import PENDING, SENDING, Delivery
+
+    now = utcnow()
+    limit = now - timedelta(seconds=current_app.config.get("DELIVERY_OVERDUE_SECONDS", 600))
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(Delivery.due_at))
+        .where(Delivery.status.in_((PENDING, SENDING)), Delivery.due_at < limit)).one()
+    return Overdue(count, oldest, now)
+
+
+def overdue_metrics() -> Iterable[Metric]:
+    overdue = overdue_deliveries()
+    count = GaugeMetricFamily("filmclub_deliveries_overdue",
+                              "Deliveries due and unsent for longer than DELIVERY_OVERDUE_SECONDS")
+    count.add_metric([], overdue.count)
+    oldest = GaugeMetricFamily("filmclub_deliveries_oldest_overdue_seconds",
+                               "Seconds since the oldest overdue delivery was due (0 when none is overdue)")
+    oldest.add_metric([], round(overdue.oldest_seconds, 3))
+    yield from (count, oldest)
+
+
 def register_queue_metrics(app: Flask) -> None:
     register_metrics_source(app, queue_metrics)
     register_metrics_source(app, delivery_metrics)
+    register_metrics_source(app, overdue_metrics)

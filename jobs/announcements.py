@@ -11,13 +11,24 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models.delivery import Delivery
+from app.models.delivery import PENDING, Delivery
 from app.redis_clients import queue_redis
-from jobs.batches import batches_covering, enqueue_batches
+from jobs.batches import batches_covering, batches_for_ids, enqueue_batches
 from jobs.queues import LOW
 
 
-def fan_out(announcement_id: int) -> dict[str, int]:
+def fan_out(announcement_id: int, only_pending: bool = False) -> dict[str, int]:
+    """Queue the batch jobs of every id range the announcement's rows span.
+
+    ``only_pending`` (a retry of failed deliveries): only the ranges that hold a
+    pending row of the announcement, not every range of a 10,000-member send.
+    """
+    if only_pending:
+        ids = db.session.scalars(select(Delivery.id).where(Delivery.announcement_id == announcement_id,
+                                                           Delivery.status == PENDING)).all()
+        db.session.commit()
+        batches = batches_for_ids(ids, current_app.config["MAIL_BATCH_SIZE"])
+        return {"batches": len(batches), "enqueued": enqueue_batches(queue_redis(), LOW, batches, current_app.config)}
     first_id, last_id = db.session.execute(
         select(func.min(Delivery.id), func.max(Delivery.id))
         .where(Delivery.announcement_id == announcement_id)).one()

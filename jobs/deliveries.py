@@ -4,13 +4,14 @@ A row moves pending -> sending (claimed) -> sent | failed, or back to pending
 after a transient error. The claim is one conditional UPDATE, so two jobs for
 the same row (a retry, a requeue, a duplicate from the sweeper) cannot both
 send it. A row left in ``sending`` by a killed worker becomes claimable again
-after the stale-claim time (``DELIVERY_STALE_CLAIM_SECONDS``); that is the one
-message a kill may send twice.
+after the stale-claim time (``DELIVERY_STALE_CLAIM_SECONDS``, 30 s; a live job
+keeps its claims fresh with ``jobs.claim_heartbeat``); that is the one message
+a kill may send twice.
 
 Bulk sends claim a whole id range in one UPDATE (``claim_range``) and then mark
 each row right after its message is accepted (``SentMarks``), so a kill
 costs at most the one message in flight; the rows it had claimed but not sent
-wait for the stale-claim time and are swept again. ``claimed_at`` doubles as
+wait for the stale-claim time (no more heartbeat) and are swept again. ``claimed_at`` doubles as
 the claim's token: a mark only lands while the row still carries our token.
 """
 from __future__ import annotations
@@ -20,14 +21,15 @@ import logging
 from datetime import datetime, timedelta
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Connection, Dialect, and_, bindparam, null, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Dialect, and_, bindparam, null, or_, update
 
 from app.extensions import db
 from app.models.delivery import EMAIL, FAILED, PENDING, SENDING, SENT, Delivery
 from app.models.types import utcnow
+from jobs.claim_heartbeat import ClaimHeartbeat
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,8 @@ MAX_ATTEMPTS = 8
 
 
 def stale_claim() -> timedelta:
-    """How long a claim holds before the row counts as abandoned (config, default 5 min)."""
-    return timedelta(seconds=current_app.config.get("DELIVERY_STALE_CLAIM_SECONDS", 300))
+    """How long a claim holds without a heartbeat before the row counts as abandoned (config, default 30 s)."""
+    return timedelta(seconds=current_app.config.get("DELIVERY_STALE_CLAIM_SECONDS", 30))
 
 
 def claimable(now: datetime) -> ColumnElement[bool]:
@@ -72,19 +74,31 @@ def send_claimed(delivery_id: int, send: Callable[[Delivery], str],
     """Claim one row, send it with ``send``, record what happened.
 
     ``permanent`` errors fail the row; ``transient`` ones give it back (due
-    again in 30 s) and are re-raised so RQ's Retry runs the job again.
+    again in 30 s) and are re-raised so RQ's Retry runs the job again. Any
+    other error while sending (a message that cannot be built, a bug) fails
+    this one row with its reason instead of leaving it claimed: a job of one
+    message must not come back every stale-claim time with the same fault.
+    While ``send`` runs, a heartbeat keeps the claim fresh (a slow server).
     """
     delivery = claim(delivery_id)
     if delivery is None:
         return "skipped: already sent, failed or in flight"
+    heartbeat = ClaimHeartbeat(db.engine, delivery_id, delivery_id, delivery.claimed_at,
+                               stale_claim().total_seconds(), claimed_ids=[delivery_id])
     try:
-        answer = send(delivery)
+        with heartbeat:
+            answer = send(delivery)
     except permanent as exc:
         mark_failed(delivery, str(exc))
         return f"failed: {exc}"
     except transient as exc:
         release(delivery, str(exc), retry_in=timedelta(seconds=30))
         raise
+    except Exception as exc:
+        log.exception("delivery %s could not be sent", delivery_id)
+        db.session.rollback()
+        mark_failed(delivery, f"could not send this message: {type(exc).__name__}: {exc}"[:2000])
+        return f"failed: {exc}"
     mark_sent(delivery, answer)
     return answer
 
@@ -284,22 +298,3 @@ def release_row(row: ClaimedRow, token: datetime, reason: str, due_at: datetime 
         return mark_row_failed(row.id, token, f"gave up after {row.attempts} attempts: {reason}")
     return _update_claimed(row.id, token, status=PENDING, last_error=reason[:2000],
                            due_at=due_at or utcnow())
-
-
-def refresh_claims(ids: Sequence[int], token: datetime, new_token: datetime) -> set[int]:
-    """Extend a long batch's claims so they never look stale; returns the ids still ours.
-
-    A batch that sends slower than expected (a slow SMTP server) keeps its rows
-    instead of letting the sweeper hand them to a second job.
-    """
-    if not ids:
-        return set()
-    db.session.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(ids), Delivery.status == SENDING, Delivery.claimed_at == token)
-        .values(claimed_at=new_token)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return set(db.session.scalars(
-        select(Delivery.id).where(Delivery.id.in_(ids), Delivery.claimed_at == new_token)))

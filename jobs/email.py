@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models.user import User
 from app.models.delivery import Delivery
 from jobs.deliveries import send_claimed
-from jobs.mailer import PermanentMailError, SMTPConnection, SMTPSettings, TransientMailError, build_message
+from jobs.mailer import PermanentMailError, SMTPConnection, SMTPSettings, TransientMailError
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +19,9 @@ def send_email_delivery(delivery_id: int) -> str:
     """Send one email delivery row. Raises TransientMailError so RQ retries it."""
     def send(delivery: Delivery) -> str:
         settings = SMTPSettings.from_config(current_app.config)
-        message = build_message(settings.sender, delivery.recipient, delivery.subject, delivery.body,
-                                delivery.idempotency_key)
         with SMTPConnection(settings) as connection:
-            return connection.send(message)
+            return connection.deliver(settings.sender, delivery.recipient, delivery.subject, delivery.body,
+                                      delivery.idempotency_key)
 
     return send_claimed(delivery_id, send, PermanentMailError, TransientMailError)
 

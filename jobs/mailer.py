@@ -2,7 +2,20 @@
 
 Errors are sorted the way a retry policy needs them: ``TransientMailError``
 (connection refused, timeouts, 4xx replies: try again later) and
-``PermanentMailError`` (5xx for a recipient: record it, do not retry).
+``PermanentMailError`` (5xx for a recipient, or a message that cannot be
+built or addressed: record it, do not retry).
+
+A message fails alone: whatever is wrong with one row (a subject with a line
+break written before input was validated, an address this server cannot take)
+is a ``PermanentMailError`` with ``session_usable`` set, so a batch records it
+and goes on with the next row on the same connection.
+
+Internationalised addresses (the choice, see README "Internationalised
+addresses"): a non-ASCII domain is sent in its IDNA form (``xn--``), which
+every server takes; a non-ASCII mailbox name (``민지@...``) needs the server's
+SMTPUTF8 extension (RFC 6531). When the server offers it the message goes out
+with ``MAIL FROM ... SMTPUTF8`` and UTF-8 headers; when it does not, that one
+delivery fails with a reason saying so.
 """
 from __future__ import annotations
 
@@ -10,9 +23,15 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass
+from email import policy
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from typing import Mapping
+
+import idna
+
+from app.text_rules import single_line_problem
 
 
 class MailError(Exception):
@@ -57,11 +76,62 @@ class SMTPSettings:
         )
 
 
+class UnsendableMessage(PermanentMailError):
+    """This row can never be sent as it is (bad address, bad header value); the session is untouched."""
+
+    session_usable = True
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """SMTP envelope addresses, and whether the message needs the server's SMTPUTF8."""
+
+    sender: str
+    recipient: str
+    smtputf8: bool
+
+
+def envelope_for(sender: str, recipient: str) -> Envelope:
+    """The envelope for ``recipient``: the domain in IDNA form; UTF-8 only when the mailbox name needs it.
+
+    Raises ``UnsendableMessage`` for an address no server can take.
+    """
+    sender_address = parseaddr(sender)[1] or sender
+    problem = single_line_problem(recipient)
+    if problem or not recipient or any(c.isspace() for c in recipient) or "@" not in recipient:
+        raise UnsendableMessage(f"recipient {recipient!r} is not a usable email address"
+                                f"{': ' + problem if problem else ''}")
+    local, _, domain = recipient.rpartition("@")
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise UnsendableMessage(f"recipient {recipient!r}: the domain is not a valid internationalised "
+                                    f"domain name ({exc})") from None
+    return Envelope(sender_address, f"{local}@{domain}", smtputf8=not (local.isascii() and sender_address.isascii()))
+
+
 def build_message(sender: str, recipient: str, subject: str, body: str, message_id_key: str) -> EmailMessage:
+    """The message for one row. Raises ``UnsendableMessage`` (naming what is wrong) if it cannot be built."""
+    problem = single_line_problem(subject)
+    if problem:
+        raise UnsendableMessage(f"the subject cannot be sent: it {problem}")
+    try:
+        return _build(sender, recipient, subject, body, message_id_key)
+    except (ValueError, TypeError, LookupError) as exc:
+        raise UnsendableMessage(f"the message cannot be built: {type(exc).__name__}: {exc}") from exc
+
+
+def _build(sender: str, recipient: str, subject: str, body: str, message_id_key: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
-    message["Subject"] = subject
+    if "=?" in subject:
+        # Text that looks like an RFC 2047 encoded word ("=?utf-8?q?x?=") would be written as it is
+        # and decoded by the reader into something else ("x"): encode the whole subject instead.
+        message.set_raw("Subject", Header(subject, "utf-8", header_name="Subject").encode())
+    else:
+        message["Subject"] = subject
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain="filmclub.local")
     # The idempotency key travels in a header so a duplicate is recognisable downstream.
@@ -113,22 +183,58 @@ class SMTPConnection:
                 self._smtp.close()
             self._smtp = None
 
-    def send(self, message: EmailMessage) -> str:
+    def deliver(self, sender: str, recipient: str, subject: str, body: str, key: str) -> str:
+        """Address, build and send one message; returns the server's answer to DATA.
+
+        Raises ``UnsendableMessage`` (session still usable) when this message
+        cannot be sent through this server, whatever the reason.
+        """
+        envelope = envelope_for(sender, recipient)
+        header_recipient = recipient if envelope.smtputf8 else envelope.recipient
+        message = build_message(sender, header_recipient, subject, body, key)
+        return self.send(message, envelope)
+
+    def offers_smtputf8(self) -> bool:
+        assert self._smtp is not None, "use SMTPConnection as a context manager"
+        try:
+            self._smtp.ehlo_or_helo_if_needed()
+        except smtplib.SMTPResponseException as exc:
+            raise _classify(exc.smtp_code, exc.smtp_error, "SMTP EHLO") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransientMailError(f"SMTP connection lost: {exc}") from exc
+        return self._smtp.has_extn("smtputf8")
+
+    def send(self, message: EmailMessage, envelope: Envelope | None = None) -> str:
         """Send one message; returns the server's answer to DATA (e.g. ``250 OK``)."""
         assert self._smtp is not None, "use SMTPConnection as a context manager"
         smtp = self._smtp
-        sender, recipient = message["From"], message["To"]
+        if envelope is None:
+            envelope = envelope_for(message["From"], parseaddr(message["To"])[1] or message["To"])
+        options: tuple[str, ...] = ()
+        # CRLF line ends on the wire: smtplib sends bytes as they are, and a bare LF is refused by
+        # servers that guard against SMTP smuggling (aiosmtpd: "500 Line too long" past 1,000 bytes).
+        serialise = policy.SMTP
+        if envelope.smtputf8:
+            if not self.offers_smtputf8():
+                raise UnsendableMessage(
+                    f"recipient {envelope.recipient}: a mailbox name with non-ASCII characters needs SMTPUTF8, "
+                    f"which the SMTP server {self.settings.host}:{self.settings.port} does not offer")
+            options, serialise = ("SMTPUTF8", "BODY=8BITMIME"), policy.SMTPUTF8
+        try:
+            data = message.as_bytes(policy=serialise)
+        except (ValueError, TypeError, LookupError) as exc:
+            raise UnsendableMessage(f"the message cannot be serialised: {type(exc).__name__}: {exc}") from exc
         try:
             smtp.ehlo_or_helo_if_needed()
-            code, text = smtp.mail(_address(sender))
+            code, text = smtp.mail(envelope.sender, options)
             if code != 250:
                 smtp.rset()
                 raise _classify(code, text, "MAIL FROM refused", session_usable=True)
-            code, text = smtp.rcpt(_address(recipient))
+            code, text = smtp.rcpt(envelope.recipient)
             if code not in (250, 251):
                 smtp.rset()
-                raise _classify(code, text, f"recipient {recipient} refused", session_usable=True)
-            code, text = smtp.data(message.as_bytes())
+                raise _classify(code, text, f"recipient {envelope.recipient} refused", session_usable=True)
+            code, text = smtp.data(data)
             if code != 250:
                 raise _classify(code, text, "message refused", session_usable=code != 421)
             return f"{code} {text.decode(errors='replace')}"[:500]
@@ -139,8 +245,3 @@ class SMTPConnection:
         except (OSError, socket.timeout, smtplib.SMTPException) as exc:
             raise TransientMailError(f"SMTP connection lost: {exc}") from exc
 
-
-def _address(header: str) -> str:
-    from email.utils import parseaddr
-
-    return parseaddr(header)[1] or header

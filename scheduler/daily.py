@@ -74,15 +74,29 @@ def _create_deliveries(day: date, screening: Screening, zone: ZoneInfo) -> None:
 
 
 def send_screening_notifications(day: str, screening_id: int) -> str:
-    """Send one screening's notices, one after another, each by its channel."""
+    """Send one screening's notices, one after another, each by its channel.
+
+    A notice fails alone: a permanent failure is recorded on its row, and one
+    that must wait (a 4xx, the provider down) is given back while the others
+    go on; the job then raises so RQ's retry sends what waited.
+    """
     from jobs.email import send_email_delivery
+    from jobs.mailer import TransientMailError
     from jobs.sms import send_sms_delivery
+    from jobs.sms_backends import TransientSMSError
 
     senders = {"email": send_email_delivery, "sms": send_sms_delivery}
     rows = db.session.execute(
         select(Delivery.id, Delivery.channel).where(Delivery.idempotency_key.startswith(_key_prefix(date.fromisoformat(day),
                                                                                    screening_id)),
                                   Delivery.status == PENDING).order_by(Delivery.id)).all()
+    waiting: list[str] = []
     for delivery_id, channel in rows:
-        senders[channel](delivery_id)
+        try:
+            senders[channel](delivery_id)
+        except (TransientMailError, TransientSMSError) as exc:
+            waiting.append(f"{delivery_id}: {exc}")
+    if waiting:
+        raise TransientMailError(f"{len(waiting)} of {len(rows)} notices for screening {screening_id} must wait: "
+                                 + "; ".join(waiting[:5]))
     return f"sent {len(rows)} notices for screening {screening_id}"

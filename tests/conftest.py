@@ -181,3 +181,18 @@ def login(client, email: str = "ada@example.com", password: str = "correct-horse
     response = client.post("/api/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.get_json()
     return response
+
+
+# Hypothesis (input-space tests): modest example counts keep `make test` fast; HYPOTHESIS_PROFILE=thorough
+# runs many more. No deadline: the examples go through a real database, worker and SMTP server.
+def _hypothesis_profiles() -> None:
+    from hypothesis import HealthCheck, settings
+
+    common = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+              "database": None}
+    settings.register_profile("filmclub", max_examples=30, **common)
+    settings.register_profile("thorough", max_examples=500, **common)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "filmclub"))
+
+
+_hypothesis_profiles()

@@ -116,3 +116,15 @@ def burst(app) -> None:
 
     AppWorker(list(ALL), connection=Redis.from_url(app.config["REDIS_URL"]), app=app).work(
         burst=True, with_scheduler=True)
+
+
+def mail_text(message) -> str:
+    """A received message's text as a mail client shows it: decoded, CRLF read as LF, no trailing new lines.
+
+    Bodies are stored stripped, and on the way the message gains a final new
+    line (``set_content``) and the transport's CRLF before the end-of-data dot
+    (kept by aiosmtpd): neither is part of what was written.
+    """
+    from app.text_rules import normalise_newlines
+
+    return normalise_newlines(message.get_content()).rstrip("\n")

@@ -5,6 +5,7 @@ for good (550) or for now (451), or refuse everything for a while.
 """
 from __future__ import annotations
 
+import asyncio
 import email
 import threading
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ class RecordingHandler:
     messages: list[EmailMessage] = field(default_factory=list)
     refuse_permanently: set[str] = field(default_factory=set)
     refuse_temporarily: set[str] = field(default_factory=set)
+    data_delay: float = 0.0   # seconds the server takes to answer DATA: a slow server
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -32,6 +34,8 @@ class RecordingHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(message)
@@ -42,6 +46,7 @@ class RecordingHandler:
             self.messages.clear()
         self.refuse_permanently.clear()
         self.refuse_temporarily.clear()
+        self.data_delay = 0.0
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:
@@ -49,10 +54,13 @@ class RecordingHandler:
 
 
 class SMTPServer:
-    def __init__(self) -> None:
+    """``smtputf8=False`` makes a server that does not offer SMTPUTF8 (aiosmtpd offers it by default)."""
+
+    def __init__(self, smtputf8: bool = True) -> None:
         self.handler = RecordingHandler()
         self.port = free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port,
+                                     enable_SMTPUTF8=smtputf8)
 
     def start(self) -> "SMTPServer":
         self.controller.start()

@@ -7,7 +7,8 @@ from openapi_spec_validator import validate
 def test_healthz_reports_all_three_ok(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json()["checks"] == {"database": "ok", "queue_redis": "ok", "cache_redis": "ok"}
+    assert response.get_json()["checks"] == {"database": "ok", "queue_redis": "ok", "cache_redis": "ok",
+                                             "deliveries": "ok"}
 
 
 def test_healthz_reports_a_dead_queue_redis_as_503(app_factory):

@@ -5,6 +5,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from app.accounts.contact import InvalidContact, normalise_phone
+from app.text_rules import TextRulesForm
 
 CHANNEL_CHOICES = [SelectChoice("sms", "Text message (SMS)"), SelectChoice("email", "Email")]
 
@@ -48,7 +49,7 @@ class SettingsForm(FlaskForm):
         validate_phone_value(field)
 
 
-class PhoneForm(FlaskForm):
+class PhoneForm(TextRulesForm):
     """Completing a first social sign-in: the phone number (and email if the provider gave none)."""
 
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])

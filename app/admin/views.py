@@ -6,7 +6,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.admin.access import admin_required
-from app.admin.forms import AnnouncementForm
+from app.admin.forms import AnnouncementForm, RetryFailedForm
 from app.announcements import service
 from app.extensions import db
 from app.models.announcement import Announcement
@@ -42,4 +42,16 @@ def announcement(announcement_id: int) -> str:
         abort(404)
     return render_template("admin/announcement.html", announcement=item,
                            progress=service.progress(announcement_id),
-                           failed=service.failed_deliveries(announcement_id))
+                           failed=service.failed_deliveries(announcement_id), retry_form=RetryFailedForm())
+
+
+@bp.post("/announcements/<int:announcement_id>/retry-failed")
+@admin_required
+def retry_failed(announcement_id: int) -> Response:
+    if db.session.get(Announcement, announcement_id) is None:
+        abort(404)
+    if not RetryFailedForm().validate_on_submit():
+        abort(400, "the form expired; reload the page and try again")
+    retried = service.retry_failed(announcement_id)
+    flash(f"{retried} failed deliveries queued again." if retried else "There were no failed deliveries to retry.")
+    return redirect(url_for("admin.announcement", announcement_id=announcement_id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, func, insert, literal, select
+from sqlalchemy import String, cast, func, insert, literal, select, update
 
 from app.extensions import db
 from app.models.announcement import Announcement
@@ -31,6 +31,10 @@ def idempotency_prefix(announcement_id: int) -> str:
 
 def fan_out_job_id(announcement_id: int) -> str:
     return f"announcement-{announcement_id}-fan-out"
+
+
+def retry_job_id(announcement_id: int) -> str:
+    return f"announcement-{announcement_id}-retry-{utcnow():%Y%m%d%H%M%S%f}"
 
 
 def create_announcement(author: User, subject: str, body: str) -> Announcement:
@@ -91,6 +95,27 @@ def progress(announcement_id: int) -> Progress:
                     sent=counts.get(SENT, 0), failed=counts.get(FAILED, 0))
 
 
+def retry_failed(announcement_id: int) -> int:
+    """Give the announcement's failed deliveries another go; returns how many.
+
+    Each failed row goes back to pending with a fresh attempt count, addressed
+    to the member's current email (a member who fixed their address gets the
+    message there); its last reason stays visible until it is sent. After the
+    commit one fan-out job queues batches for the unsent rows only.
+    """
+    current_email = (select(User.email).where(User.id == Delivery.user_id).scalar_subquery())
+    retried = db.session.execute(
+        update(Delivery)
+        .where(Delivery.announcement_id == announcement_id, Delivery.status == FAILED)
+        .values(status=PENDING, attempts=0, due_at=utcnow(), claimed_at=None,
+                recipient=func.coalesce(current_email, Delivery.recipient))
+        .execution_options(synchronize_session=False)).rowcount
+    if retried:
+        enqueue_after_commit(FAN_OUT, announcement_id, True, job_id=retry_job_id(announcement_id), queue=LOW)
+    db.session.commit()
+    return retried
+
+
 def failed_deliveries(announcement_id: int, limit: int = 200) -> list[Delivery]:
     return list(db.session.scalars(
         select(Delivery).where(Delivery.announcement_id == announcement_id, Delivery.status == FAILED)
@@ -111,4 +136,6 @@ def announcement_json(announcement: Announcement, counts: Progress) -> dict:
         "created_at": announcement.created_at.isoformat(),
         "recipient_count": announcement.recipient_count,
         "counts": counts.as_dict(),
+        "failures": [{"recipient": d.recipient, "attempts": d.attempts, "reason": d.last_error}
+                     for d in failed_deliveries(announcement.id)] if counts.failed else [],
     }

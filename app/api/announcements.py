@@ -30,6 +30,17 @@ def create_announcement() -> tuple[Response, int, dict]:
     return jsonify(body), 202, {"Location": url}
 
 
+@bp.post("/announcements/<int:announcement_id>/retry-failed")
+def retry_failed(announcement_id: int) -> tuple[Response, int, dict]:
+    """202: the failed deliveries are pending again and queued; ``retried`` says how many."""
+    _require_admin()
+    if db.session.get(Announcement, announcement_id) is None:
+        raise APIError(404, f"no announcement with id {announcement_id}")
+    retried = service.retry_failed(announcement_id)
+    url = f"/api/announcements/{announcement_id}"
+    return jsonify({"id": announcement_id, "retried": retried, "status_url": url}), 202, {"Location": url}
+
+
 @bp.get("/announcements/<int:announcement_id>")
 def get_announcement(announcement_id: int) -> Response:
     _require_admin()

@@ -16,7 +16,7 @@ _MODELS = [s.PostCreate, s.PostUpdate, s.PostOut, s.PostPage, s.SignupRequest, s
            s.AuthAnswer, s.UserOut, s.ErrorOut, ss.ScreeningCreate, ss.ScreeningUpdate, ss.ScreeningOut,
            ss.ScreeningList,
            a.VerifyRequest, a.ResendRequest, a.AccountUpdate, a.MessageOut,
-           s.AnnouncementCreate, s.AnnouncementOut, s.AnnouncementAccepted]
+           s.AnnouncementCreate, s.AnnouncementOut, s.AnnouncementAccepted, s.AnnouncementRetried]
 
 
 def _ref(model: type) -> dict[str, str]:
@@ -173,6 +173,14 @@ def openapi_document() -> dict[str, Any]:
                         "security": cookie,
                         "responses": {"200": _json(s.AnnouncementOut, "The announcement"),
                                       **_errors(401, 403, 404)}},
+            },
+            "/api/announcements/{announcement_id}/retry-failed": {
+                "parameters": [{"name": "announcement_id", "in": "path", "required": True,
+                                "schema": {"type": "integer"}}],
+                "post": {"summary": "Send the announcement's failed deliveries again (admins only)",
+                         "security": cookie,
+                         "responses": {"202": _json(s.AnnouncementRetried, "Failed deliveries queued again"),
+                                       **_errors(401, 403, 404)}},
             },
         },
     }

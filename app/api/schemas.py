@@ -10,11 +10,12 @@ from app.accounts.contact import normalise_phone
 from app.models.announcement import BODY_MAX_LENGTH as ANNOUNCEMENT_BODY_MAX
 from app.models.announcement import SUBJECT_MAX_LENGTH
 from app.models.post import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
+from app.text_rules import MULTI_LINE, SINGLE_LINE
 
-Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH)]
-Body = Annotated[str, Field(min_length=1, max_length=BODY_MAX_LENGTH)]
+Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH), *SINGLE_LINE]
+Body = Annotated[str, Field(min_length=1, max_length=BODY_MAX_LENGTH), *MULTI_LINE]
 Password = Annotated[str, Field(min_length=8, max_length=128)]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[str, Field(min_length=1, max_length=100), *SINGLE_LINE]
 # A mobile number in any common spelling; validated and turned into E.164 (PHONE_DEFAULT_REGION).
 Phone = Annotated[str, Field(min_length=1, max_length=32, examples=["010-1234-5678"]),
                   AfterValidator(normalise_phone)]
@@ -117,8 +118,8 @@ class ErrorOut(BaseModel):
 
 
 class AnnouncementCreate(Strict):
-    subject: Annotated[str, Field(min_length=1, max_length=SUBJECT_MAX_LENGTH)]
-    body: Annotated[str, Field(min_length=1, max_length=ANNOUNCEMENT_BODY_MAX)]
+    subject: Annotated[str, Field(min_length=1, max_length=SUBJECT_MAX_LENGTH), *SINGLE_LINE]
+    body: Annotated[str, Field(min_length=1, max_length=ANNOUNCEMENT_BODY_MAX), *MULTI_LINE]
 
 
 class AnnouncementCounts(BaseModel):
@@ -131,6 +132,12 @@ class AnnouncementCounts(BaseModel):
     percent: float
 
 
+class AnnouncementFailure(BaseModel):
+    recipient: str
+    attempts: int
+    reason: str | None = Field(description="the real reason: the server's answer or what was wrong with the message")
+
+
 class AnnouncementOut(BaseModel):
     id: int
     subject: str
@@ -139,6 +146,13 @@ class AnnouncementOut(BaseModel):
     created_at: datetime
     recipient_count: int
     counts: AnnouncementCounts
+    failures: list[AnnouncementFailure] = Field(default_factory=list, description="failed deliveries (first 200)")
+
+
+class AnnouncementRetried(BaseModel):
+    id: int
+    retried: int = Field(description="failed deliveries put back in the queue")
+    status_url: str
 
 
 class AnnouncementAccepted(BaseModel):

@@ -6,8 +6,9 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from app.api.schemas import Strict
+from app.text_rules import SINGLE_LINE
 
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+Text200 = Annotated[str, Field(min_length=1, max_length=200), *SINGLE_LINE]
 Capacity = Annotated[int, Field(ge=1, le=100_000)]
 
 

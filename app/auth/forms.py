@@ -3,9 +3,10 @@ from wtforms import EmailField, PasswordField, RadioField, StringField, SubmitFi
 from wtforms.validators import DataRequired, Email, Length
 
 from app.accounts.forms import CHANNEL_CHOICES, phone_field, validate_phone_value
+from app.text_rules import TextRulesForm
 
 
-class SignupForm(FlaskForm):
+class SignupForm(TextRulesForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField("Name", validators=[DataRequired(), Length(max=100)])
     password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128)])

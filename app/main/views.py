@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, redirect, url_for
+from flask import Blueprint, Response, current_app, jsonify, redirect, url_for
 from redis.exceptions import RedisError
 from sqlalchemy import text
 
 from app.extensions import cache, db
 from app.main.metrics import render_metrics
 from app.redis_clients import RedisNotConfigured, no_retries, queue_redis
+from app.text_rules import paragraphs_html
 
 bp = Blueprint("main", __name__)
+# Multi-line text in pages: paragraphs and single line breaks kept (posts, announcements).
+bp.add_app_template_filter(paragraphs_html, "paragraphs")
 
 
 @bp.get("/")
@@ -30,11 +33,33 @@ def _check(probe) -> str:
 def healthz() -> tuple[Response, int]:
     """Database, queue Redis and cache Redis, each 'ok' or the error; 503 if any is down.
 
+    Plus ``deliveries``: 'ok', or how many are overdue (due and unsent for
+    longer than ``DELIVERY_OVERDUE_SECONDS``). Mail that should have gone out
+    and has not is "degraded" with 200: the app serves, but someone should
+    look (a stuck worker, an SMTP server refusing, SMS not configured).
+
     Redis is probed once, without the failover retries: a health check answers now."""
     with no_retries():
         checks = _run_checks()
+    down = any(v != "ok" for k, v in checks.items() if k != "deliveries")
+    checks["deliveries"] = _check_deliveries() if checks["database"] == "ok" else "unknown: database down"
     healthy = all(v == "ok" for v in checks.values())
-    return jsonify({"status": "ok" if healthy else "degraded", "checks": checks}), 200 if healthy else 503
+    return jsonify({"status": "ok" if healthy else "degraded", "checks": checks}), 503 if down else 200
+
+
+def _check_deliveries() -> str:
+    from app.queue_metrics import overdue_deliveries
+
+    try:
+        overdue = overdue_deliveries()
+    except Exception as exc:  # a database driver error of any kind
+        db.session.rollback()
+        return f"error: {type(exc).__name__}: {exc}"
+    if not overdue.count:
+        return "ok"
+    return (f"overdue: {overdue.count} deliveries due and unsent for more than "
+            f"{current_app.config.get('DELIVERY_OVERDUE_SECONDS', 600)} s; the oldest was due "
+            f"{overdue.oldest_seconds:.0f} s ago")
 
 
 def _run_checks() -> dict[str, str]:

@@ -3,9 +3,10 @@ from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.models.post import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
+from app.text_rules import TextRulesForm
 
 
-class PostForm(FlaskForm):
+class PostForm(TextRulesForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=TITLE_MAX_LENGTH)])
     body = TextAreaField("Body", validators=[DataRequired(), Length(max=BODY_MAX_LENGTH)])
     submit = SubmitField("Save")

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models.screening import ACTIVE, Screening
 from app.models.types import utcnow
 from app.screenings import service
+from app.text_rules import TextRulesForm
 
 bp = Blueprint("screenings", __name__, url_prefix="/screenings")
 
@@ -55,7 +56,7 @@ def _seats(form, field) -> None:
         raise StopValidation(f"Capacity must be from 1 to {MAX_CAPACITY:,} seats; {field.data} is not.")
 
 
-class ScreeningForm(FlaskForm):
+class ScreeningForm(TextRulesForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     film = StringField("Film", validators=[DataRequired(), Length(max=200)])
     starts_at = DateTimeLocalField("Starts at (club time)", format="%Y-%m-%dT%H:%M", validators=[_when_given])
