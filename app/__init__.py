@@ -97,6 +97,9 @@ def register_blueprints(app: Flask) -> None:
         from app.dev.views import bp as dev_bp
 
         app.register_blueprint(dev_bp)
+    from app.error_pages import register_error_pages
+
+    register_error_pages(app)  # pages for people, JSON under /api/
 
 
 def register_commands(app: Flask) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.post import Post
 from app.models.types import utcnow
-from app.models.user import User
+from app.models.user import CHANNEL_EMAIL, User
 
 DEMO_PASSWORD = "filmclub-demo"
 FILMS = ["Seven Samurai", "Spirited Away", "Parasite", "Paterson", "Tokyo Story", "The Handmaiden",
@@ -75,7 +75,8 @@ MIN_PASSWORD_LENGTH = 8  # as for sign-up
 @click.option("--name", help="Display name of a new account (default: the part of EMAIL before the @).")
 @with_appcontext
 def create_admin_command(email: str, password: str | None, name: str | None) -> None:
-    """Make EMAIL an admin: create the account, or promote an existing member."""
+    """Make EMAIL an admin who can use every admin page and post: create the account, or promote
+    an existing member. The email address counts as verified (the operator vouches for it)."""
     from app.auth.service import find_user_by_email, normalise_email
 
     try:
@@ -98,5 +99,20 @@ def create_admin_command(email: str, password: str | None, name: str | None) -> 
         if action == "already an admin":
             action = "admin, password reset"
     user.is_admin = True
+    action += _vouch_for_email(user)
     db.session.commit()
     click.echo(f"{user.email}: {action}")
+
+
+def _vouch_for_email(user: User) -> str:
+    """An admin made at the server's console can post and RSVP at once: the operator who typed
+    the address vouches for it, so it counts as verified, and notifications go there unless a
+    verified phone already takes them. Returns what changed, for the command's output."""
+    changed = ""
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()
+        changed += "; email marked verified"
+    if user.notification_channel not in (None, CHANNEL_EMAIL) and not user.phone_verified:
+        user.notification_channel = CHANNEL_EMAIL
+        changed += "; notifications go by email"
+    return changed

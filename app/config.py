@@ -236,6 +236,9 @@ class Config:
             DELIVERY_RETENTION_DAYS=_int("DELIVERY_RETENTION_DAYS", env.get("DELIVERY_RETENTION_DAYS"), 90),
             POSTS_PER_PAGE=_int("POSTS_PER_PAGE", env.get("POSTS_PER_PAGE"), 20),
             POSTS_MAX_PER_PAGE=_int("POSTS_MAX_PER_PAGE", env.get("POSTS_MAX_PER_PAGE"), 1000),
+            # Largest request body (bytes): a 50,000-character announcement in Hangul, percent-encoded
+            # by a form, is about 450 KB. Bigger requests get a 413 page (JSON under /api/).
+            MAX_CONTENT_LENGTH=_int("MAX_CONTENT_LENGTH", env.get("MAX_CONTENT_LENGTH"), 1024 * 1024),
             SESSION_COOKIE_HTTPONLY=True,
             SESSION_COOKIE_SAMESITE="Lax",
             SESSION_COOKIE_SECURE=_bool(env.get("SESSION_COOKIE_SECURE"), default=app_env == "production"),

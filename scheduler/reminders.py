@@ -100,11 +100,20 @@ def schedule_after_commit(screening: Screening) -> None:
 
 # -- reminder rows (web process, inside the request's transaction) -------------------
 def add_reminders(rsvp: Rsvp, screening: Screening, now: datetime | None = None) -> None:
+    """The member's reminder rows for an RSVP; a member who cancelled and comes back gets
+    their cancelled rows back (one row per member and lead), and one already sent stays sent."""
     now = now or utcnow()
+    existing = {row.lead_seconds: row for row in db.session.scalars(
+        select(Reminder).where(Reminder.screening_id == screening.id, Reminder.user_id == rsvp.user_id))}
     for lead in current_app.config["REMINDER_LEADS"]:
         due = screening.starts_at - timedelta(seconds=lead)
-        db.session.add(Reminder(screening_id=screening.id, user_id=rsvp.user_id, lead_seconds=lead,
-                                due_at=due, status=PENDING if due > now else SKIPPED))
+        status = PENDING if due > now else SKIPPED
+        row = existing.get(lead)
+        if row is None:
+            db.session.add(Reminder(screening_id=screening.id, user_id=rsvp.user_id, lead_seconds=lead,
+                                    due_at=due, status=status))
+        elif row.status != DISPATCHED:
+            row.due_at, row.status, row.dispatch_token = due, status, None
 
 
 def bulk_add_reminders(screening: Screening, user_ids: list[int], now: datetime | None = None) -> int:

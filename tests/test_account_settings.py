@@ -102,7 +102,7 @@ def test_html_signup_then_verify_page_then_post(app, client):
     client.post("/auth/signup", data={"email": "hal@example.com", "name": "Hal", "password": "long-enough",
                                       "phone": "010-5555-6666", "channel": "email", "csrf_token": csrf_token(form)})
     new_post = client.get("/posts/new")
-    assert new_post.status_code == 403 and "verify your account first" in new_post.get_data(as_text=True)
+    assert new_post.status_code == 403 and "Verify your account first" in new_post.get_data(as_text=True)
     page = client.get("/auth/verify").get_data(as_text=True)
     assert 'value="hal@example.com"' in page
     wrong = client.post("/auth/verify", data={"email": "hal@example.com", "code": "12345x",
@@ -132,5 +132,5 @@ def test_html_sign_in_is_rate_limited_with_a_429_page(app_factory):
                                          "csrf_token": csrf_token(page)})
     limited = client.post("/auth/login", data={"email": "x@example.com", "password": "nope",
                                                "csrf_token": csrf_token(page)})
-    assert limited.status_code == 429 and "too many requests" in limited.get_data(as_text=True)
+    assert limited.status_code == 429 and "Too many requests" in limited.get_data(as_text=True)
     assert limited.headers["Retry-After"].isdigit()

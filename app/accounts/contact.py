@@ -6,12 +6,18 @@ without a country code are read in ``PHONE_DEFAULT_REGION``.
 """
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from phonenumbers import NumberParseException, PhoneNumberType
 
 MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+SEPARATORS = set("+-.()/")
+# What people type before an extension: "ext. 12", "x12", "#12", ",12", ";ext=12", "내선 12" (Korean).
+EXTENSION_MARK = re.compile(r"(?i)(\bext|extension|[0-9)]\s*x\s*[0-9]|[#,;]|내선)")
 
 
 class InvalidContact(ValueError):
@@ -23,14 +29,33 @@ def default_region() -> str:
 
 
 def normalise_phone(raw: str, region: str | None = None) -> str:
-    """E.164 for a valid mobile number, else InvalidContact."""
+    """E.164 for a valid mobile number, else InvalidContact saying what is wrong with ``raw``.
+
+    Stricter than ``phonenumbers.parse``, which reads letters as keypad digits
+    (``010-abcd-efgh`` is someone's real number) and keeps an extension aside: a code
+    texted to a number the member did not type reaches a stranger, and a text message
+    cannot reach an extension. So letters and extensions are refused, not converted.
+    """
     text = (raw or "").strip()
     if not text or len(text) > 32:
         raise InvalidContact("give a mobile phone number, e.g. 010-1234-5678 or +82 10 1234 5678")
     try:
         number = phonenumbers.parse(text, region or default_region())
     except NumberParseException as exc:
-        raise InvalidContact(f"not a phone number: {exc}") from None
+        number, parse_error = None, exc
+    if (number is not None and number.extension) or EXTENSION_MARK.search(text):
+        raise InvalidContact(f"{text!r} has an extension: a text message cannot reach one; "
+                             f"give the mobile number alone, e.g. 010-1234-5678")
+    if any(ch.isalpha() for ch in text):
+        raise InvalidContact(f"{text!r} has letters: a phone number is digits only "
+                             f"(letters are not read as keypad digits), e.g. 010-1234-5678")
+    odd = sorted({ch for ch in text if not (ch.isdecimal() or ch.isspace() or ch in SEPARATORS
+                                              or unicodedata.category(ch) == "Pd")})
+    if odd:
+        raise InvalidContact(f"{text!r} has {' '.join(repr(ch) for ch in odd)}: a phone number has digits, "
+                             f"spaces, '-', '(', ')' and a leading '+' only")
+    if number is None:
+        raise InvalidContact(f"not a phone number: {parse_error}")
     if not phonenumbers.is_valid_number(number):
         raise InvalidContact(f"{text!r} is not a valid phone number")
     if phonenumbers.number_type(number) not in MOBILE_TYPES:

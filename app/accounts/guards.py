@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Callable, TypeVar
 
-from flask import abort, request
+from flask import request, url_for
 from flask_login import current_user
 
 F = TypeVar("F", bound=Callable)
@@ -12,6 +12,19 @@ F = TypeVar("F", bound=Callable)
 UNVERIFIED_MESSAGE = ("verify your account first: enter the code we sent you "
                       "(POST /api/auth/verify, or the page /auth/verify); "
                       "POST /api/auth/verify/resend sends a new one")
+UNVERIFIED_PAGE = ("Verify your account first: enter the code we sent you when you signed up. "
+                   "No code, or it expired? You can ask for a new one on the same page.")
+
+
+def refuse_unverified(page_message: str = UNVERIFIED_PAGE) -> None:
+    """403: as JSON under /api/, else a page whose link leads to entering the code."""
+    if request.blueprint == "api":
+        from app.api.errors import APIError
+
+        raise APIError(403, UNVERIFIED_MESSAGE)
+    from app.error_pages import PageError
+
+    raise PageError(403, page_message, link=("Enter your code", url_for("accounts.verify")))
 
 
 def verified_required(view: F) -> F:
@@ -23,11 +36,7 @@ def verified_required(view: F) -> F:
     @wraps(view)
     def wrapper(*args, **kwargs):
         if current_user.is_authenticated and not current_user.is_verified:
-            if request.blueprint == "api":
-                from app.api.errors import APIError
-
-                raise APIError(403, UNVERIFIED_MESSAGE)
-            abort(403, UNVERIFIED_MESSAGE)
+            refuse_unverified()
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

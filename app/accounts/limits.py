@@ -5,7 +5,9 @@ on the instance, so one module-level limiter shared by several apps would let th
 last app configured win). Counters live where ``RATELIMIT_STORAGE_URI`` says:
 by default the queue Redis, whose ``noeviction`` policy means an attacker cannot
 reset a limit by filling a cache. Limits are strings from config, e.g.
-``"10 per minute;50 per hour"``; every one of them must hold.
+``"10 per minute;50 per hour"``; every one of them must hold. Keys carry
+``RATELIMIT_KEY_PREFIX`` (``LIMITS:LIMITER/<prefix>/<scope>/<identity>/...``), so two
+apps sharing one Redis keep separate counts.
 
 If the storage is unreachable the limit is skipped (logged): sign-in stays up
 with a Redis outage, and codes are still protected by their attempt counter.
@@ -57,36 +59,44 @@ def enforce(limit_setting: str, scope: str, identity: str, what: str) -> None:
     Raises RateLimited (429) when one is exhausted; ``what`` names the identity in
     the message ("from your address", "for this email address").
     """
-    exhausted = _hit(limit_setting, scope, identity)
-    if exhausted is not None:
-        limit, retry_after = exhausted
-        raise RateLimited(f"too many requests {what}: the limit is {limit}; "
-                          f"try again in {retry_after} seconds", retry_after)
+    enforce_all(limit_setting, [(scope, identity, what)])
 
 
-def allowed(limit_setting: str, scope: str, identity: str) -> bool:
-    """Like ``enforce`` but answers True/False, for limits that must not show in the answer."""
-    return _hit(limit_setting, scope, identity) is None
+def enforce_all(limit_setting: str, keys: list[tuple[str, str, str]]) -> None:
+    """One request, several identities (an email address and a phone number): each is counted
+    once, and only if all of them have room; else RateLimited for the first that has none."""
+    app = current_app._get_current_object()
+    if not app.config["RATELIMIT_ENABLED"] or not keys:
+        return
+    strategy = app.extensions[_EXTENSION_KEY].limiter
+    items = parse_many(app.config[limit_setting])
+    prefix = app.config["RATELIMIT_KEY_PREFIX"]
+    try:
+        for scope, identity, what in keys:
+            for item in items:
+                if not strategy.test(item, prefix, scope, identity):
+                    reset_at = strategy.get_window_stats(item, prefix, scope, identity).reset_time
+                    retry_after = max(1, math.ceil(reset_at - time.time()))
+                    raise RateLimited(f"too many requests {what}: the limit is {item}; "
+                                      f"try again in {retry_after} seconds", retry_after)
+        for scope, identity, _ in keys:
+            for item in items:
+                strategy.hit(item, prefix, scope, identity)
+    except RateLimited:
+        raise
+    except Exception as exc:  # storage down: fail open, loudly (see module docstring)
+        log.error("rate limit storage unavailable (%s); %s not limited: %s",
+                  limit_setting, ", ".join(scope for scope, _, _ in keys), exc)
 
 
 def enforce_address(limit_setting: str, scope: str) -> None:
     enforce(limit_setting, f"{scope}-address", client_address(), "from your address")
 
 
-def _hit(limit_setting: str, scope: str, identity: str) -> tuple[str, int] | None:
-    """None if every limit had room (one hit counted on each), else (limit, seconds to wait)."""
-    app = current_app._get_current_object()
-    if not app.config["RATELIMIT_ENABLED"]:
-        return None
-    strategy = app.extensions[_EXTENSION_KEY].limiter
-    items = parse_many(app.config[limit_setting])
-    try:
-        for item in items:
-            if not strategy.test(item, scope, identity):
-                reset_at = strategy.get_window_stats(item, scope, identity).reset_time
-                return str(item), max(1, math.ceil(reset_at - time.time()))
-        for item in items:
-            strategy.hit(item, scope, identity)
-    except Exception as exc:  # storage down: fail open, loudly (see module docstring)
-        log.error("rate limit storage unavailable (%s); %s not limited: %s", limit_setting, scope, exc)
-    return None
+def wait_phrase(seconds: int) -> str:
+    """``42 seconds``, ``3 minutes``, ``2 hours``: how long to wait, in words for a page."""
+    if seconds < 120:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    if seconds < 2 * 3600:
+        return f"{math.ceil(seconds / 60)} minutes"
+    return f"{math.ceil(seconds / 3600)} hours"

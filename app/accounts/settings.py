@@ -19,9 +19,14 @@ from app.models.user import CHANNEL_EMAIL, CHANNEL_SMS, User
 
 
 class SettingsError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """A refused change: ``message`` for the API (names fields), ``page_message`` in people's
+    words for the settings page, shown under ``field`` when it is about one."""
+
+    def __init__(self, status: int, message: str, page_message: str | None = None,
+                 field: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.field = status, message, field
+        self.page_message = page_message or message[:1].upper() + message[1:] + "."
 
 
 @dataclass
@@ -30,34 +35,52 @@ class Changes:
     codes_sent: list[str] = field(default_factory=list)
 
 
+PHONE_TAKEN = ("this mobile number is verified on another account: a number belongs to one member; "
+               "give another number, or sign in to that account")
+PHONE_TAKEN_PAGE = ("This mobile number is verified on another account, and a number belongs to one member. "
+                    "Give another number, or sign in to that account.")
+
+
 def update_account(user: User, *, email: str | None = None, phone: str | None = None,
                    channel: str | None = None, current_password: str | None = None) -> Changes:
-    """Apply the changes and commit; SettingsError (4xx) if one is not allowed."""
+    """Apply the changes and commit; SettingsError (4xx) if one is not allowed, RateLimited
+    (429) if a code cannot be sent yet. Nothing changes unless everything can."""
     changes = Changes()
     new_email = normalise_email(email) if email is not None else None
     email_changes = new_email is not None and new_email != user.email
     phone_changes = phone is not None and phone != user.phone
     if (email_changes or phone_changes) and user.password_hash and not user.check_password(current_password or ""):
-        raise SettingsError(403, "current_password is missing or wrong: it is needed to change email or phone")
+        raise SettingsError(403, "current_password is missing or wrong: it is needed to change email or phone",
+                            "Enter your current password to change your email or phone number."
+                            if not current_password else "That is not your current password.",
+                            field="current_password")
     if email_changes:
         other = find_user_by_email(new_email)
         if other is not None and other.id != user.id:
-            raise SettingsError(409, "another account uses this email address")
-        limits.enforce("RATELIMIT_CODE_SEND", "code-email", new_email, "for this email address")
+            raise SettingsError(409, "another account uses this email address", field="email")
+    if phone_changes and verification.phone_taken(phone, user.id):
+        raise SettingsError(409, PHONE_TAKEN, PHONE_TAKEN_PAGE, field="phone")
+    if channel is not None and channel != user.notification_channel and not (
+            user.contact_verified(channel) and not (phone_changes if channel == CHANNEL_SMS else email_changes)):
+        what = "phone number" if channel == CHANNEL_SMS else "email address"
+        button = "text me a code" if channel == CHANNEL_SMS else "email me a code"
+        raise SettingsError(409, f"verify your {what} first: notifications only go to a verified contact "
+                                 f"(POST /api/auth/verify/resend with channel {channel!r} sends a code)",
+                            f"Verify your {what} first: reminders only go to a verified {what}. "
+                            f"Use the \u201c{button}\u201d button below, then enter the code.",
+                            field="notification_channel")
+    limits.enforce_all("RATELIMIT_CODE_SEND",
+                       ([("code-email", new_email, "for this email address")] if email_changes else [])
+                       + ([("code-sms", phone, "for this phone number")] if phone_changes else []))
+    if email_changes:
         user.email, user.email_verified_at = new_email, None
         changes.codes_sent.append(CHANNEL_EMAIL)
     if phone_changes:
-        limits.enforce("RATELIMIT_CODE_SEND", "code-sms", phone, "for this phone number")
         user.phone, user.phone_verified_at = phone, None
         changes.codes_sent.append(CHANNEL_SMS)
     if channel is not None and channel != user.notification_channel:
-        if not user.contact_verified(channel):
-            db.session.rollback()
-            what = "phone number" if channel == CHANNEL_SMS else "email address"
-            raise SettingsError(409, f"verify your {what} first: notifications only go to a verified contact "
-                                     f"(POST /api/auth/verify/resend with channel {channel!r} sends a code)")
         user.notification_channel = channel
-        changes.messages.append(f"notifications now go by {channel}")
+        changes.messages.append(f"notifications now go by {'text message' if channel == CHANNEL_SMS else 'email'}")
     for sent in changes.codes_sent:
         verification.issue_code(user, sent)
         changes.messages.append(f"a code was sent to your new {'phone number' if sent == CHANNEL_SMS else 'email'}")
@@ -65,5 +88,5 @@ def update_account(user: User, *, email: str | None = None, phone: str | None = 
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise SettingsError(409, "another account uses this email address") from None
+        raise SettingsError(409, "another account uses this email address", field="email") from None
     return changes

@@ -5,22 +5,27 @@ Security guidance followed: 6 digits from ``secrets``; only an HMAC of the code
 valid ``VERIFICATION_CODE_TTL`` seconds; single use (a conditional UPDATE spends
 it, so two requests cannot both use one code); ``VERIFICATION_MAX_ATTEMPTS`` wrong
 tries void it; a new code voids the old one; resends wait
-``VERIFICATION_RESEND_COOLDOWN`` seconds. Callers answer the same way whether or
-not an account exists.
+``VERIFICATION_RESEND_COOLDOWN`` seconds (the 429 says how long). A resend answers
+the same way whether or not an account exists; a code entry too, until the fifth
+wrong try on a member's code, which says the code is void so the member asks for
+a new one.
 
 The code's text travels in a delivery row (the outbox) until it is sent; the job
 redacts it from the row once the delivery is sent or failed.
 """
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 from datetime import timedelta
 
 from flask import current_app, render_template
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts import limits
 from app.extensions import db
@@ -84,15 +89,25 @@ def issue_code(user: User, channel: str) -> Delivery:
     return delivery
 
 
-def check_code(user: User | None, code: str) -> bool:
+class Check(enum.Enum):
+    """What entering a code did."""
+
+    VERIFIED = "verified"
+    INVALID = "invalid"      # wrong, expired, used, replaced, another member's, or no such member
+    VOID = "void"            # the member's newest code took its last wrong try: they need a new one
+    PHONE_TAKEN = "taken"    # right code, but another member verified this phone number first
+
+
+def check_code(user: User | None, code: str) -> Check:
     """Spend the member's open code that matches ``code``; count a wrong try otherwise.
 
     On success the contact the code was sent to is marked verified and the
     session is committed. A missing user, an expired, spent or voided code, a code
-    sent to a contact the member has since changed, or another member's code: False.
+    sent to a contact the member has since changed, or another member's code: INVALID,
+    or VOID once the member's newest code has had ``VERIFICATION_MAX_ATTEMPTS`` wrong tries.
     """
     if user is None:
-        return False
+        return Check.INVALID
     now = utcnow()
     max_attempts = current_app.config["VERIFICATION_MAX_ATTEMPTS"]
     open_codes = db.session.scalars(
@@ -113,46 +128,91 @@ def check_code(user: User | None, code: str) -> bool:
                            .where(VerificationCode.id.in_(ids), VerificationCode.attempts >= max_attempts)
                            .values(spent_at=now).execution_options(synchronize_session=False))
         db.session.commit()
-    return False
+    return Check.VOID if _newest_code_used_up(user.id, now, max_attempts) else Check.INVALID
 
 
-def _spend(user: User, row: VerificationCode) -> bool:
+def _newest_code_used_up(user_id: int, now, max_attempts: int) -> bool:
+    """The member's latest unexpired code was voided by wrong tries (not used, not replaced)."""
+    attempts = db.session.scalar(
+        select(VerificationCode.attempts)
+        .where(VerificationCode.user_id == user_id, VerificationCode.expires_at > now)
+        .order_by(VerificationCode.created_at.desc(), VerificationCode.id.desc()).limit(1))
+    return attempts is not None and attempts >= max_attempts
+
+
+def phone_taken(phone: str, user_id: int | None = None) -> bool:
+    """Another member verified this mobile number: it is theirs (``ux_users_verified_phone``)."""
+    query = select(User.id).where(User.phone == phone, User.phone_verified_at.is_not(None))
+    if user_id is not None:
+        query = query.where(User.id != user_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def _spend(user: User, row: VerificationCode) -> Check:
+    if row.channel == CHANNEL_SMS and phone_taken(row.destination, user.id):
+        return Check.PHONE_TAKEN
     now = utcnow()
     spent = db.session.execute(
         update(VerificationCode).where(VerificationCode.id == row.id, VerificationCode.spent_at.is_(None))
         .values(spent_at=now).execution_options(synchronize_session=False))
     if spent.rowcount != 1:  # another request used it a moment ago
         db.session.rollback()
-        return False
+        return Check.INVALID
     if row.channel == CHANNEL_SMS:
         user.phone_verified_at = now
     else:
         user.email_verified_at = now
-    db.session.commit()
-    return True
+    try:
+        db.session.commit()
+    except IntegrityError:  # another member verified the same number at this very moment
+        db.session.rollback()
+        return Check.PHONE_TAKEN
+    return Check.VERIFIED
 
 
-def request_code(user: User | None, channel: str | None = None) -> bool:
-    """Send a fresh code if one is due; False (silently) otherwise.
+class Resend(enum.Enum):
+    SENT = "sent"
+    NOTHING_TO_SEND = "nothing"  # no such member, or that contact is verified already
 
-    Nothing is sent when there is no such member, the contact is already verified,
-    the last code is younger than the cooldown, or the per-phone/per-email limit
-    is spent. The answer to the client is the same in every case.
+
+def request_code(email: str, user: User | None, channel: str | None = None) -> Resend:
+    """Send a fresh code to ``user``'s contact on ``channel`` (default: where their notifications go).
+
+    The request counts once against ``RATELIMIT_CODE_SEND`` for ``email`` (whether or not
+    such a member exists, so the answers do not tell) and, for a text message, once for the
+    phone number it goes to. Raises ``limits.RateLimited`` (429, with the seconds to wait)
+    inside the limits or within ``VERIFICATION_RESEND_COOLDOWN`` of the member's last code.
     """
-    if user is None:
-        return False
-    channel = channel or user.notification_channel
-    destination = destination_for(user, channel)
-    if destination is None or user.contact_verified(channel):
-        return False
-    cooldown = timedelta(seconds=current_app.config["VERIFICATION_RESEND_COOLDOWN"])
-    last = db.session.scalar(select(VerificationCode.created_at).where(VerificationCode.user_id == user.id)
-                             .order_by(VerificationCode.created_at.desc()).limit(1))
-    if last is not None and utcnow() - last < cooldown:
-        return False
-    if not limits.allowed("RATELIMIT_CODE_SEND", f"code-{channel}", destination):
-        log.warning("code for user %s not sent: %s limit for %s reached", user.id, channel, destination)
-        return False
+    channel = channel or (user.notification_channel if user is not None else None)
+    destination = destination_for(user, channel) if user is not None and channel else None
+    due = destination is not None and not user.contact_verified(channel)
+    if due:
+        _enforce_cooldown(user)
+    enforce_code_limits(email, channel if due else None, destination)
+    if not due:
+        return Resend.NOTHING_TO_SEND
     issue_code(user, channel)
     db.session.commit()
-    return True
+    return Resend.SENT
+
+
+def enforce_code_limits(email: str, channel: str | None, phone: str | None) -> None:
+    """Count one code request: once for the account's email address (whatever the channel),
+    and once for the phone number when the code goes by text message."""
+    keys = [("code-email", email, "for this email address")]
+    if channel == CHANNEL_SMS and phone:
+        keys.append(("code-sms", phone, "for this phone number"))
+    limits.enforce_all("RATELIMIT_CODE_SEND", keys)
+
+
+def _enforce_cooldown(user: User) -> None:
+    cooldown = current_app.config["VERIFICATION_RESEND_COOLDOWN"]
+    last = db.session.scalar(select(VerificationCode.created_at).where(VerificationCode.user_id == user.id)
+                             .order_by(VerificationCode.created_at.desc()).limit(1))
+    if last is None:
+        return
+    wait = cooldown - (utcnow() - last).total_seconds()
+    if wait > 0:
+        retry_after = math.ceil(wait)
+        raise limits.RateLimited(f"too many requests for this email address: one code per {cooldown} seconds; "
+                                 f"try again in {retry_after} seconds", retry_after)

@@ -2,7 +2,9 @@
 
 ``/api/auth/verify`` and ``/api/auth/verify/resend`` answer the same way whether or
 not an account exists: a wrong, expired, spent or foreign code and an unknown
-email all get the same 400; a resend always gets 202.
+email all get the same 400 (until a member's code has taken its fifth wrong try:
+then the 400 says it is void); a resend gets 202, or 429 with ``Retry-After``
+inside the per-email limit, known email or not.
 """
 from __future__ import annotations
 
@@ -18,6 +20,10 @@ from app.auth.service import find_user_by_email, normalise_email
 
 INVALID_CODE = ("this code is not valid: it is wrong, expired or already used, or too many wrong "
                 "attempts were made; check the email address or ask for a new code")
+VOID_CODE = ("this code is void after too many wrong tries: ask for a new one "
+             "(POST /api/auth/verify/resend)")
+PHONE_TAKEN = ("this phone number was verified by another account first: a mobile number belongs to one "
+               "member; change the number (PATCH /api/account) or sign in to that account")
 RESEND_ANSWER = "if an account with this email needs verifying, a new code is on its way"
 
 
@@ -27,7 +33,12 @@ def verify() -> Response:
     data = parse_json(VerifyRequest)
     email = normalise_email(data.email)
     limits.enforce("RATELIMIT_VERIFY", "verify-email", email, "for this email address")
-    if not verification.check_code(find_user_by_email(email), data.code):
+    outcome = verification.check_code(find_user_by_email(email), data.code)
+    if outcome is verification.Check.VOID:
+        raise APIError(400, VOID_CODE)
+    if outcome is verification.Check.PHONE_TAKEN:
+        raise APIError(409, PHONE_TAKEN)
+    if outcome is not verification.Check.VERIFIED:
         raise APIError(400, INVALID_CODE)
     return jsonify({"message": "verified: thank you"})
 
@@ -37,8 +48,7 @@ def resend_code() -> tuple[Response, int]:
     limits.enforce_address("RATELIMIT_SIGNUP", "resend")
     data = parse_json(ResendRequest)
     email = normalise_email(data.email)
-    limits.enforce("RATELIMIT_CODE_SEND", "code-email", email, "for this email address")
-    verification.request_code(find_user_by_email(email), data.channel)
+    verification.request_code(email, find_user_by_email(email), data.channel)
     return jsonify({"message": RESEND_ANSWER}), 202
 
 

@@ -5,7 +5,7 @@ from flask import Response, jsonify
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts import limits
+from app.accounts import limits, verification
 from app.accounts.contact import mask_phone
 from app.api import bp
 from app.api.errors import APIError, parse_json
@@ -13,6 +13,10 @@ from app.api.schemas import LoginRequest, SignupRequest
 from app.auth import service
 from app.extensions import db
 from app.models.user import CHANNEL_SMS, User
+
+
+PHONE_TAKEN = ("this mobile number is verified on another account: a number belongs to one member; "
+               "give another number, or sign in to that account")
 
 
 def user_json(user: User) -> dict:
@@ -35,12 +39,14 @@ def signup() -> tuple[Response, int]:
     email = service.normalise_email(data.email)
     if service.find_user_by_email(email) is not None:
         raise APIError(409, "an account with this email already exists")
-    if data.channel == CHANNEL_SMS:
-        limits.enforce("RATELIMIT_CODE_SEND", "code-sms", data.phone, "for this phone number")
-    else:
-        limits.enforce("RATELIMIT_CODE_SEND", "code-email", email, "for this email address")
+    if verification.phone_taken(data.phone):
+        raise APIError(409, PHONE_TAKEN, [{"field": "phone", "message": PHONE_TAKEN}])
+    verification.enforce_code_limits(email, data.channel, data.phone)
     try:
         user = service.sign_up(data.email, data.name, data.password, data.phone, data.channel)
+    except service.PhoneTaken:
+        db.session.rollback()
+        raise APIError(409, PHONE_TAKEN, [{"field": "phone", "message": PHONE_TAKEN}]) from None
     except (service.EmailTaken, IntegrityError):
         db.session.rollback()
         raise APIError(409, "an account with this email already exists") from None

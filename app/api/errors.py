@@ -37,6 +37,11 @@ def _api_error(exc: APIError) -> Response:
 
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
+    if exc.code == 500:  # a crash: Flask logged it; its details stay in the log
+        from app.error_pages import forget_failed_transaction
+
+        forget_failed_transaction()
+        return error_response(exc.code or 500, "internal error: it has been logged")
     response = error_response(exc.code or 500, exc.description or exc.name)
     if exc.code == 405 and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)

@@ -130,13 +130,16 @@ def openapi_document() -> dict[str, Any]:
             }},
             "/api/auth/verify": {"post": {
                 "summary": "Enter a verification code; the same 400 for a wrong, expired, used or foreign code "
-                           "and for an unknown email",
+                           "and for an unknown email, except that after the fifth wrong try on a member's code "
+                           "the 400 says it is void (ask for a new one); 409 if another member verified "
+                           "this phone number first",
                 "requestBody": _body(a.VerifyRequest),
-                "responses": {"200": _json(a.MessageOut, "Verified"), **_errors(400, 415, 422, 429)},
+                "responses": {"200": _json(a.MessageOut, "Verified"), **_errors(400, 409, 415, 422, 429)},
             }},
             "/api/auth/verify/resend": {"post": {
                 "summary": "Send a new code (to the member's notification channel unless channel is given); "
-                           "always 202, whether or not the account exists",
+                           "202 whether or not the account exists; 429 with Retry-After within the per-email "
+                           "limit or the cooldown (one request counts once)",
                 "requestBody": _body(a.ResendRequest),
                 "responses": {"202": _json(a.MessageOut, "Accepted"), **_errors(400, 415, 422, 429)},
             }},

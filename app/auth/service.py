@@ -17,6 +17,10 @@ class EmailTaken(Exception):
     """An account with this email exists."""
 
 
+class PhoneTaken(Exception):
+    """Another member verified this mobile number: a verified number belongs to one member."""
+
+
 def normalise_email(email: str) -> str:
     try:
         return _normalise_email(email)
@@ -39,6 +43,8 @@ def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> U
         raise ValueError(f"unknown channel {channel!r}")
     if find_user_by_email(email) is not None:
         raise EmailTaken(email)
+    if verification.phone_taken(phone):
+        raise PhoneTaken(phone)
     user = User(email=normalise_email(email), name=name.strip(), phone=phone, notification_channel=channel)
     user.set_password(password)
     db.session.add(user)

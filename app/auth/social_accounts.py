@@ -46,14 +46,18 @@ def create_member(profile: SocialProfile, name: str, phone: str, email: str | No
     """A new member from a first social sign-in; unusable until the phone code is entered."""
     address = profile.email or email
     if not address:
-        raise SocialSignupError("give an email address: the provider did not share one")
+        raise SocialSignupError("Give an email address: the provider did not share one.")
     try:
         address = normalise_email(address)
     except InvalidContact as exc:
         raise SocialSignupError(str(exc)) from None
     if find_user_by_email(address) is not None:
-        raise SocialSignupError("an account with this email already exists: sign in with your password, "
-                                f"then use 'sign in with {profile.provider}' once to link it")
+        raise SocialSignupError("An account with this email already exists: sign in with your password, "
+                                f"then use \u201csign in with {profile.provider.capitalize()}\u201d once to link it.")
+    if verification.phone_taken(phone):
+        raise SocialSignupError("This mobile number is verified on another account, and a number belongs to one "
+                                "member. Give another number, or sign in to that account and link "
+                                f"{profile.provider.capitalize()} from there.")
     trusted_email = bool(profile.email and profile.email_verified)
     user = User(email=address, name=name.strip(), phone=phone, notification_channel=CHANNEL_SMS,
                 email_verified_at=utcnow() if trusted_email else None)

@@ -47,7 +47,7 @@ def login(provider: str) -> Response:
 def callback(provider: str) -> Response:
     spec = _enabled(provider)
     if request.args.get("error"):
-        flash(f"{spec.label} sign-in was cancelled ({request.args['error']}).")
+        flash(f"{spec.label} sign-in was cancelled ({request.args['error']}).", "info")
         return redirect(url_for("auth.login"))
     client = social.client(provider)
     try:
@@ -71,7 +71,7 @@ def _sign_in(profile: social.SocialProfile) -> Response:
     if user is None and current_user.is_authenticated:
         user = current_user._get_current_object()
         _link(user, profile)
-        flash(f"{profile.provider.capitalize()} sign-in is now linked to your account.")
+        flash(f"{profile.provider.capitalize()} sign-in is now linked to your account.", "success")
     elif user is None:
         user = account_to_link(profile)
         if user is not None:
@@ -81,7 +81,7 @@ def _sign_in(profile: social.SocialProfile) -> Response:
         return redirect(url_for("social.complete"))
     login_user(user)
     if not user.is_verified:
-        flash("Enter the code we sent to your phone to finish signing up.")
+        flash("Enter the code we sent to your phone to finish signing up.", "info")
         return redirect(url_for("accounts.verify"))
     return redirect(url_for("posts.index"))
 
@@ -97,7 +97,7 @@ def _link(user: User, profile: social.SocialProfile) -> None:
 def complete() -> Response | tuple[str, int]:
     pending = session.get(PENDING_KEY)
     if not pending:
-        flash("Start by choosing a sign-in provider.")
+        flash("Start by choosing a sign-in provider.", "info")
         return redirect(url_for("auth.login"))
     profile = social.SocialProfile(**pending)
     form = PhoneForm()
@@ -108,21 +108,25 @@ def complete() -> Response | tuple[str, int]:
     if form.validate_on_submit() and not profile.email and not form.email.data:
         form.email.errors.append("Give an email address: the provider did not share one.")
     elif form.validate_on_submit():
-        limits.enforce("RATELIMIT_CODE_SEND", "code-sms", form.phone.data, "for this phone number")
         try:
+            limits.enforce("RATELIMIT_CODE_SEND", "code-sms", form.phone.data, "for this phone number")
             user = create_member(profile, form.name.data, form.phone.data, form.email.data or None)
+        except limits.RateLimited as exc:
+            form.form_errors.append(f"A code was sent to this number a moment ago: please wait "
+                                    f"{limits.wait_phrase(exc.retry_after)} and try again.")
+            status = 429
         except SocialSignupError as exc:
             db.session.rollback()
             form.form_errors.append(str(exc))
             status = 409
         except IntegrityError:
             db.session.rollback()
-            form.form_errors.append("this sign-in is already linked to an account; sign in again")
+            form.form_errors.append("This sign-in is already linked to an account: sign in again.")
             status = 409
         else:
             session.pop(PENDING_KEY, None)
             login_user(user)
-            flash("Almost there: enter the code we just texted you.")
+            flash("Almost there: enter the code we just texted you.", "success")
             return redirect(url_for("accounts.verify"))
     if form.errors and status == 200:
         status = 400

@@ -6,8 +6,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from app.accounts import limits
+from app.accounts import limits, verification
 from app.auth import service
+from app.accounts.settings import PHONE_TAKEN_PAGE
 from app.auth.forms import LoginForm, LogoutForm, SignupForm
 from app.models.user import CHANNEL_SMS
 
@@ -23,28 +24,33 @@ def _safe_next(default: str) -> str:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-def signup() -> Response | str:
+def signup() -> Response | tuple[str, int]:
     form = SignupForm()
+    status = 200
     if request.method == "POST":
         limits.enforce_address("RATELIMIT_SIGNUP", "signup")
     if form.validate_on_submit():
         channel = form.channel.data
         email = service.normalise_email(form.email.data)
-        if service.find_user_by_email(email) is None:
-            if channel == CHANNEL_SMS:
-                limits.enforce("RATELIMIT_CODE_SEND", "code-sms", form.phone.data, "for this phone number")
-            else:
-                limits.enforce("RATELIMIT_CODE_SEND", "code-email", email, "for this email address")
         try:
+            if service.find_user_by_email(email) is None and not verification.phone_taken(form.phone.data):
+                verification.enforce_code_limits(email, channel, form.phone.data)
             user = service.sign_up(form.email.data, form.name.data, form.password.data, form.phone.data, channel)
         except service.EmailTaken:
-            form.email.errors.append("An account with this email already exists.")
+            form.email.errors.append("An account with this email already exists. Sign in instead.")
+        except service.PhoneTaken:
+            form.phone.errors.append(PHONE_TAKEN_PAGE)
+        except limits.RateLimited as exc:
+            form.form_errors.append(f"A code was sent to this address or number a moment ago: please wait "
+                                    f"{limits.wait_phrase(exc.retry_after)} and try again.")
+            status = 429
         else:
             login_user(user)
             where = "by text message" if channel == CHANNEL_SMS else "by email"
-            flash(f"Welcome! A welcome email is on its way, and your verification code was sent {where}.")
+            flash(f"Welcome! A welcome email is on its way, and your verification code was sent {where}.",
+                  "success")
             return redirect(url_for("accounts.verify"))
-    return render_template("auth/signup.html", form=form), 200 if not form.errors else 400
+    return render_template("auth/signup.html", form=form), status if status != 200 or not form.errors else 400
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -72,5 +78,5 @@ def login() -> Response | str:
 def logout() -> Response:
     if LogoutForm().validate_on_submit():
         logout_user()
-        flash("Signed out.")
+        flash("Signed out.", "info")
     return redirect(url_for("posts.index"))

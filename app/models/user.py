@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, String, false
+from sqlalchemy import Boolean, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,8 +15,15 @@ CHANNEL_SMS = "sms"
 CHANNELS = (CHANNEL_SMS, CHANNEL_EMAIL)
 
 
+VERIFIED_PHONE = "phone_verified_at IS NOT NULL"
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    # A verified mobile number belongs to one member; unverified numbers may repeat (a typo
+    # must not lock the number's owner out, and only a code proves who holds it).
+    __table_args__ = (Index("ux_users_verified_phone", "phone", unique=True,
+                            sqlite_where=text(VERIFIED_PHONE), postgresql_where=text(VERIFIED_PHONE)),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True, index=True)

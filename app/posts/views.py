@@ -58,7 +58,7 @@ def create() -> Response | str:
     form = PostForm()
     if form.validate_on_submit():
         post = service.create_post(current_user, form.title.data.strip(), form.body.data.strip())
-        flash("Post published.")
+        flash("Post published.", "success")
         return redirect(url_for("posts.detail", post_id=post.id))
     return render_template("posts/form.html", form=form, heading="New post")
 
@@ -66,7 +66,7 @@ def create() -> Response | str:
 def _own_post(post_id: int) -> Post:
     post = db.session.get(Post, post_id) or abort(404)
     if not service.can_edit(current_user, post):
-        abort(403)
+        abort(403, "only the post's author can edit or delete it")
     return post
 
 
@@ -78,7 +78,7 @@ def edit(post_id: int) -> Response | str:
     form = PostForm(obj=post)
     if form.validate_on_submit():
         service.update_post(post, title=form.title.data.strip(), body=form.body.data.strip())
-        flash("Post updated.")
+        flash("Post updated.", "success")
         return redirect(url_for("posts.detail", post_id=post.id))
     return render_template("posts/form.html", form=form, heading="Edit post")
 
@@ -90,5 +90,5 @@ def delete(post_id: int) -> Response:
     if not DeleteForm().validate_on_submit():
         abort(400, "the form expired; reload the page and try again")
     service.delete_post(post)
-    flash("Post deleted.")
+    flash("Post deleted.", "success")
     return redirect(url_for("posts.index"))

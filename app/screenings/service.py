@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models.screening import ACTIVE, CANCELLED, Rsvp, Screening
@@ -13,9 +14,11 @@ from scheduler import reminders
 
 
 class ScreeningError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    """A refusal: ``message`` for the API (may name fields), ``page_message`` in people's words."""
+
+    def __init__(self, status: int, message: str, page_message: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.page_message = status, message, page_message or message
 
 
 def rsvp_count(screening_id: int) -> int:
@@ -24,7 +27,8 @@ def rsvp_count(screening_id: int) -> int:
 
 def _future(starts_at: datetime) -> datetime:
     if starts_at <= utcnow():
-        raise ScreeningError(422, "starts_at must be in the future")
+        raise ScreeningError(422, "starts_at must be in the future",
+                             "the screening must start in the future: pick a later date and time")
     # Whole seconds: rq-scheduler keeps times as whole Unix seconds.
     return starts_at.replace(microsecond=0)
 
@@ -66,9 +70,22 @@ def cancel_screening(screening: Screening) -> None:
     db.session.commit()
 
 
+def _lock(screening_id: int) -> Screening:
+    """Hold the screening's row lock until commit, and read it fresh under the lock.
+
+    All RSVPs and cancellations of one screening queue up here, so the seat count that
+    follows sees every earlier commit. A no-op UPDATE rather than SELECT ... FOR UPDATE
+    because it locks on both databases: PostgreSQL takes the row lock, SQLite begins its
+    write transaction (FOR UPDATE is ignored there, and two readers would both see a free seat).
+    """
+    db.session.execute(update(Screening).where(Screening.id == screening_id)
+                       .values(updated_at=Screening.updated_at).execution_options(synchronize_session=False))
+    return db.session.scalar(select(Screening).where(Screening.id == screening_id)
+                             .execution_options(populate_existing=True))
+
+
 def rsvp(user: User, screening: Screening) -> Rsvp:
-    # Lock the screening row (PostgreSQL) so two last-seat RSVPs cannot both win.
-    screening = db.session.scalar(select(Screening).where(Screening.id == screening.id).with_for_update())
+    screening = _lock(screening.id)
     if screening.status == CANCELLED:
         raise ScreeningError(409, "this screening is cancelled")
     if screening.starts_at <= utcnow():
@@ -80,11 +97,16 @@ def rsvp(user: User, screening: Screening) -> Rsvp:
     entry = Rsvp(screening_id=screening.id, user_id=user.id)
     db.session.add(entry)
     reminders.add_reminders(entry, screening)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same member's RSVP committed in between (no lock held it back)
+        db.session.rollback()
+        raise ScreeningError(409, "you have already RSVPed to this screening") from None
     return entry
 
 
 def cancel_rsvp(user: User, screening: Screening) -> None:
+    _lock(screening.id)
     entry = db.session.scalar(select(Rsvp).where(Rsvp.screening_id == screening.id, Rsvp.user_id == user.id))
     if entry is None:
         raise ScreeningError(404, "you have no RSVP for this screening")

@@ -10,8 +10,9 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import DateTimeLocalField, IntegerField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms.validators import DataRequired, Length, StopValidation
 
+from app.accounts.guards import refuse_unverified
 from app.extensions import db
 from app.models.screening import ACTIVE, Screening
 from app.models.types import utcnow
@@ -20,13 +21,47 @@ from app.text_rules import TextRulesForm
 
 bp = Blueprint("screenings", __name__, url_prefix="/screenings")
 
+MAX_CAPACITY = 100_000  # as the API's schema
+
+
+def _when_given(form, field) -> None:
+    """A start time that could not be read says so with what was typed; an empty one asks for it."""
+    typed = " ".join(field.raw_data or []).strip()
+    if not typed:
+        field.errors[:] = []
+        raise StopValidation("Give the date and time the screening starts.")
+    if field.process_errors:
+        field.errors[:] = [f"{typed!r} is not a date and time: pick one, e.g. 2026-12-01 19:00."]
+        raise StopValidation()
+
+
+class SeatsField(IntegerField):
+    """Capacity: a whole number of seats; what was typed is named when it is not one."""
+
+    def process_formdata(self, valuelist) -> None:
+        raw = (valuelist or [""])[0].strip()
+        self.data = None
+        if raw and not (raw.isascii() and raw.isdigit()):
+            raise ValueError(f"Capacity must be a whole number of seats, like 30, not {raw!r}.")
+        if raw:
+            self.data = int(raw)
+
+
+def _seats(form, field) -> None:
+    if field.process_errors:
+        raise StopValidation()  # the field already said what is wrong with the value
+    if field.data is None:
+        raise StopValidation("Give the number of seats.")
+    if not 1 <= field.data <= MAX_CAPACITY:
+        raise StopValidation(f"Capacity must be from 1 to {MAX_CAPACITY:,} seats; {field.data} is not.")
+
 
 class ScreeningForm(TextRulesForm):
     title = StringField("Title", validators=[DataRequired(), Length(max=200)])
     film = StringField("Film", validators=[DataRequired(), Length(max=200)])
-    starts_at = DateTimeLocalField("Starts at (club time)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    starts_at = DateTimeLocalField("Starts at (club time)", format="%Y-%m-%dT%H:%M", validators=[_when_given])
     place = StringField("Place", validators=[DataRequired(), Length(max=200)])
-    capacity = IntegerField("Capacity", validators=[DataRequired(), NumberRange(min=1, max=100_000)])
+    capacity = SeatsField("Capacity", validators=[_seats])
     submit = SubmitField("Create screening")
 
 
@@ -60,18 +95,22 @@ def _act(screening_id: int, action, done: str) -> Response:
         abort(400, "the form expired; reload the page and try again")
     try:
         action(screening)
-        flash(done)
+        flash(done, "success")
     except service.ScreeningError as exc:
         db.session.rollback()
-        flash(exc.message)
+        flash(_sentence(exc.message), "error")
     return redirect(url_for("screenings.detail", screening_id=screening_id))
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 @bp.post("/<int:screening_id>/rsvp")
 @login_required
 def rsvp(screening_id: int) -> Response:
     if not current_user.is_verified:
-        abort(403, "verify your account before you RSVP")
+        refuse_unverified("Verify your account before you RSVP: enter the code we sent you when you signed up.")
     return _act(screening_id, lambda s: service.rsvp(current_user, s), "You have a seat. Reminders will follow.")
 
 
@@ -85,15 +124,15 @@ def cancel_rsvp(screening_id: int) -> Response:
 @login_required
 def cancel(screening_id: int) -> Response:
     if not current_user.is_admin:
-        abort(403)
+        abort(403, "only the club's admins can cancel a screening")
     return _act(screening_id, service.cancel_screening, "Screening cancelled; members' reminders are cancelled.")
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @login_required
-def create() -> Response | str:
+def create() -> Response | tuple[str, int]:
     if not current_user.is_admin:
-        abort(403)
+        abort(403, "only the club's admins can create screenings")
     form = ScreeningForm()
     if form.validate_on_submit():
         starts_at = form.starts_at.data.replace(tzinfo=_zone())
@@ -102,10 +141,11 @@ def create() -> Response | str:
                                                  starts_at=starts_at, place=form.place.data,
                                                  capacity=form.capacity.data)
         except service.ScreeningError as exc:
-            form.starts_at.errors.append(exc.message)
+            form.starts_at.errors.append(_sentence(exc.page_message))
         else:
+            flash("Screening created.", "success")
             return redirect(url_for("screenings.detail", screening_id=screening.id))
-    return render_template("screenings/form.html", form=form)
+    return render_template("screenings/form.html", form=form), 400 if form.errors else 200
 
 
 def local(moment: datetime, zone: ZoneInfo) -> str:

@@ -78,10 +78,6 @@ def test_sign_up_by_text_message_and_verify(person, new_contact):
 
 
 @pytest.mark.parametrize("channel", ["email", "sms"])
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="defect 2 (trust-members): inside the cooldown the page says 'a new code "
-                                       "is on its way' (SMS) or shows a bare 429 page (email), not the seconds to "
-                                       "wait with a way back; after it, the email code is counted twice and never "
-                                       "sent; defect 9 (trust-members): bare error page")
 def test_lost_code_is_sent_again_after_the_cooldown(person, new_contact, channel):
     email, phone = new_contact(f"lost-{channel}")
     signed_up = sign_up(person, email, phone, channel, name="Forgetful Member")

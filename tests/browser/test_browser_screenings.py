@@ -36,8 +36,6 @@ def seats(person) -> str:
     return person.page.locator("p.muted").first.inner_text()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="defect 3 (trust-members): RSVP, cancel, RSVP again is a 500 "
-                                       "(unique constraint on the reminder rows)")
 def test_rsvp_cancel_and_rsvp_again(person, admin, member):
     screening = schedule_screening(person, admin, "Journey screening: Decision to Leave")
 
