@@ -25,10 +25,10 @@ the dequeue loop ends its main loop, a timeout quits, and its
 ``--with-scheduler`` process dies on the first error (the worker starts it
 again only at its next maintenance, up to 10 minutes later). These classes
 wait instead: every Redis call of the main loop is retried with a growing
-pause (0.5 s doubling to 5 s: ``app.redis_clients.wait_out``), the outage is logged once
-when it starts and once when it ends (``app.redis_clients.Outage``; rq's line
-per attempt is dropped), and a job whose bookkeeping lost Redis is left to
-rq's abandoned-job handling and the delivery sweeper. After an outage the
+pause (0.5 s doubling to 5 s, ``app.redis_clients.wait_out``), the outage is
+logged once when it starts and once when it ends (``app.redis_clients.Outage``;
+rq's line per attempt is dropped), and a job whose bookkeeping lost Redis is
+left to rq's abandoned-job handling and the delivery sweeper. After an outage the
 worker registers itself again (a Redis that came back empty forgot it). A
 SIGTERM during an outage still stops the worker.
 
@@ -114,12 +114,12 @@ class WorkerScheduler(RQScheduler):
 
     def work(self) -> None:
         """rq's loop (in the forked process), with the two changes above."""
+        from app.redis_clients import pause
+
         _ask_for_signal_when_parent_dies(signal.SIGTERM)
         if os.getppid() != getattr(self, "_worker_pid", os.getppid()):
             return  # the worker died before the request was made
         self._install_signal_handlers()
-        from app.redis_clients import pause
-
         stopping = lambda: self._stop_requested  # noqa: E731
         try:
             ride_out(self.register_birth, self.connection, stopping)
@@ -225,17 +225,24 @@ class _AppContextMixin:
             # The job ran (or began) but its bookkeeping lost Redis: rq finds it abandoned
             # once its heartbeat lapses (and retries it if it has a Retry); the sweeper
             # re-sends whatever it left unsent in the delivery log.
-            self.log.warning("Worker %s: lost the queue Redis around job %s (%s); leaving it to rq's "  # type: ignore[attr-defined]
-                             "abandoned-job handling and the delivery sweeper", self.name, job.id, exc)  # type: ignore[attr-defined]
+            worker: Any = self
+            worker.log.warning("Worker %s: lost the queue Redis around job %s (%s); leaving it to rq's "
+                               "abandoned-job handling and the delivery sweeper", worker.name, job.id, exc)
             self._in_outage = True
-            _note_outage(self.connection, exc)  # type: ignore[attr-defined]
+            _note_outage(worker.connection, exc)
+            if getattr(worker, "_horse_pid", 0):  # AppWorker: let the horse finish before the next job
+                try:
+                    os.waitpid(worker._horse_pid, 0)
+                except ChildProcessError:
+                    pass
 
     def teardown(self) -> None:
         try:
             super().teardown()  # type: ignore[misc]
         except RedisError as exc:
-            self.log.warning("Worker %s: could not register its death (%s); its registration expires "  # type: ignore[attr-defined]
-                             "on its own", self.name, exc)  # type: ignore[attr-defined]
+            worker: Any = self
+            worker.log.warning("Worker %s: could not register its death (%s); its registration expires "
+                               "on its own", worker.name, exc)
 
     def _pubsub_exception_handler(self, exc: Exception, pubsub: Any, pubsub_thread: Any) -> None:
         """rq logs every reconnect attempt of the command channel; the outage is logged once."""

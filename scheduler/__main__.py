@@ -60,17 +60,18 @@ class StopFlag:
 class PeriodicScheduler(Scheduler):
     """rq-scheduler's loop, plus a periodic re-sync of the table, riding out Redis outages."""
 
-    def __init__(self, *args, table, resync_seconds: float, stop: StopFlag | None = None, **kwargs) -> None:
+    def __init__(self, *args, table, resync_seconds: float, stop_requested: StopFlag | None = None,
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.table = table
         self.resync_seconds = resync_seconds
         self._last_sync = 0.0
-        self.stop = stop or StopFlag()
+        self.stop_requested = stop_requested or StopFlag()
 
     def _install_signal_handlers(self) -> None:
         # rq-scheduler's handler talks to Redis inside the signal handler (and fails there
         # during an outage); here it only sets the flag, and the loop stops cleanly.
-        self.stop.install()
+        self.stop_requested.install()
 
     def _after_outage(self) -> None:
         self._last_sync = 0.0  # check the table at once: Redis may have come back empty
@@ -92,11 +93,11 @@ class PeriodicScheduler(Scheduler):
         self._install_signal_handlers()
         try:
             self._waiting_out(self.register_birth, burst)
-            while not self.stop():
+            while not self.stop_requested():
                 if self._waiting_out(self._poll, burst) and burst:
                     break
                 now = time.time()
-                pause(self._interval - (now % self._interval) + POLL_OFFSET_SECONDS, self.stop)
+                pause(self._interval - (now % self._interval) + POLL_OFFSET_SECONDS, self.stop_requested)
         except StopWaiting:
             pass
         finally:
@@ -119,7 +120,7 @@ class PeriodicScheduler(Scheduler):
     def _waiting_out(self, call: Callable[[], T], burst: bool) -> T:
         if burst:
             return call()
-        return wait_out(call, self.connection, self.stop, on_outage=self._after_outage)
+        return wait_out(call, self.connection, self.stop_requested, on_outage=self._after_outage)
 
     def _quietly(self, call: Callable[[], object]) -> None:
         """Best effort on the way out: one try, no retries (the lock and the key expire anyway)."""
@@ -159,7 +160,10 @@ def main(argv: list[str] | None = None) -> int:
                  len(table), len(report.added), len(report.kept), len(report.removed))
 
     try:
-        start_up() if args.burst else wait_out(start_up, connection, stop)
+        if args.burst:
+            start_up()
+        else:
+            wait_out(start_up, connection, stop)
     except UnsupportedRedisError as exc:
         print(f"scheduler: {exc}", file=sys.stderr)
         return 2
@@ -172,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scheduler: the queue Redis refused the start-up check: {exc}", file=sys.stderr)
         return 2
     scheduler = PeriodicScheduler(connection=connection, interval=args.interval, table=table,
-                                  resync_seconds=app.config["SCHEDULER_RESYNC_SECONDS"], stop=stop)
+                                  resync_seconds=app.config["SCHEDULER_RESYNC_SECONDS"], stop_requested=stop)
     scheduler._last_sync = time.monotonic()
     with app.app_context():
         scheduler.run(burst=args.burst)

@@ -187,3 +187,38 @@ def test_requests_during_a_long_outage_try_the_queue_once_and_log_it_once(app_fa
     assert [r for r in caplog.records if "answers again" in r.getMessage()]
     with Redis(port=queue_redis.port) as check:  # the last sign-up's jobs were queued at once
         assert Queue("default", connection=check).count == 1 and Queue("high", connection=check).count == 1
+
+
+def test_posting_rsvp_and_announcements_answer_during_an_outage(app_factory, queue_redis, redis_server,
+                                                                make_user):
+    """What a member and an admin do while the queue Redis is down answers as usual; the work it
+    leaves (delivery rows, reminder rows) waits in the database for the sweepers."""
+    from datetime import datetime, timezone
+
+    from app.extensions import db
+    from app.models.delivery import Delivery
+    from app.models.screening import Reminder
+    from tests.conftest import login
+
+    app = app_factory(REDIS_URL=queue_redis.url, CACHE_REDIS_URL=f"{redis_server.url[:-2]}/1")
+    make_user("admin@example.com", "Admin", is_admin=True)
+    make_user("member@example.com", "Member", phone="+821055556666")
+    admin, member = app.test_client(), app.test_client()
+    login(admin, "admin@example.com")
+    login(member, "member@example.com")
+    starts = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    screening = admin.post("/api/screenings", json={"title": "Night", "film": "Stalker", "starts_at": starts,
+                                                    "place": "Hall", "capacity": 10})
+    assert screening.status_code == 201, screening.get_json()
+
+    queue_redis.stop()
+    posted = member.post("/api/posts", json={"title": "During the outage", "body": "Still here."})
+    assert posted.status_code == 201, posted.get_json()
+    assert member.get(f"/api/posts/{posted.get_json()['id']}").status_code == 200
+    rsvp = member.post(f"/api/screenings/{screening.get_json()['id']}/rsvp")
+    assert rsvp.status_code == 201, rsvp.get_json()
+    announced = admin.post("/api/announcements", json={"subject": "Outage", "body": "Mail will follow."})
+    assert announced.status_code == 202, announced.get_json()
+    with app.app_context():
+        assert db.session.query(Delivery).filter_by(announcement_id=announced.get_json()["id"]).count() == 2
+        assert db.session.query(Reminder).count() >= 1
