@@ -1,4 +1,4 @@
-"""`make run`'s launcher, run for real: it serves, sends mail, and leaves no process behind.
+"""`make run`'s launcher, run for real: it serves, sends mail, restarts what dies, and leaves no process behind.
 
 Each test starts ``python -m deploy.local.stack`` with its own state directory
 (FILMCLUB_VAR_DIR), so nothing is written to the repository's var/. Every
