@@ -79,9 +79,15 @@ def check_queue_redis(client: Redis, label: str = "queue Redis") -> QueueRedisRe
 
 
 def check_queue_redis_once(client: Redis, url: str) -> bool:
-    """The web's first-use check. True when done; False when Redis did not answer (checked next time)."""
-    from app.redis_clients import no_retries, redact_url
+    """The web's first-use check. True when done; False when Redis did not answer (checked next time).
 
+    Not tried while the client knows Redis is down (``app.redis_clients.Outage``, logged there).
+    """
+    from app.redis_clients import no_retries, outage_of, redact_url
+
+    outage = outage_of(client)
+    if outage is not None and outage.down:
+        return False
     try:
         with no_retries():  # best effort: the caller's own command still rides out a failover
             check_queue_redis(client)

@@ -13,6 +13,15 @@ a fresh connection. The queue client waits long enough for a failover
 cache client retries once, quickly, because the cache degrades to the database.
 A wrong password or a missing ACL permission is never retried: it fails at once.
 
+An outage longer than the retry window (a Redis restart, a failover that takes
+minutes) is remembered per client (``Outage``): the command that used up its
+retries logs it once, and until a command succeeds again each command tries
+once, without the backoff. So a request during a five-minute outage costs one
+refused connection, not seven seconds per command (the work it enqueues waits
+in the database for the sweeper), and the long-running processes that wait for
+Redis (``jobs.worker``, ``python -m scheduler``) log the outage once, not once
+per attempt. The first command that succeeds logs how long it lasted.
+
 ``rediss://`` URLs verify the server certificate and host name; a private CA is
 given with ``REDIS_TLS_CA_FILE`` (or ``?ssl_ca_certs=/path`` in the URL, which
 also reaches the ``rq`` and ``rqscheduler`` command lines). Passwords and ACL
@@ -21,8 +30,10 @@ user names go percent-encoded in the URL: ``rediss://user:p%40ss@host:6379/0``.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, TypeVar
 from urllib.parse import urlsplit
@@ -58,6 +69,46 @@ _NEVER_RETRIED = (AuthenticationError, AuthorizationError, ssl.SSLCertVerificati
 _retrying = threading.local()
 
 
+class Outage:
+    """Whether one client's Redis is known to be unreachable, and since when.
+
+    Shared by every connection of the client: redis-py deep-copies the retry
+    policy into each connection, and the copies keep pointing here.
+    """
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.since: float | None = None  # time.monotonic() when the outage was noticed
+        self.last_error = ""
+        self._lock = threading.Lock()
+
+    def __deepcopy__(self, memo: dict) -> "Outage":
+        return self
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def begin(self, exc: BaseException) -> None:
+        """Record that a command used up its retries; logged once per outage."""
+        with self._lock:
+            self.last_error = str(exc)
+            if self.since is not None:
+                return
+            self.since = time.monotonic()
+        log.warning("%s unreachable: %s. Waiting for it: each command now tries once, without retries, "
+                    "until one succeeds", self.label, exc)
+
+    def end(self) -> None:
+        """A command succeeded: the outage, if there was one, is over (logged once)."""
+        if self.since is None:
+            return
+        with self._lock:
+            since, self.since = self.since, None
+        if since is not None:
+            log.warning("%s answers again, after %.0f s", self.label, time.monotonic() - since)
+
+
 class RedisNotConfigured(RuntimeError):
     """REDIS_URL is empty: there is no queue server to talk to."""
 
@@ -74,14 +125,19 @@ def _permanent(exc: BaseException) -> bool:
 
 
 class FailoverRetry(Retry):
-    """redis-py's Retry with two changes.
+    """redis-py's Retry with three changes.
 
     Permanent errors (which redis-py reports as ConnectionError) fail at once.
     Only the outermost retry on a thread retries: redis-py nests the connect
     retry inside the command retry, which would multiply the waits (a reconnect
     inside a retried command is attempted once per outer attempt), while a
     connection made by the pool before the command still gets the full retries.
+    While an ``Outage`` is on (a command used up its retries), commands try once.
     """
+
+    def __init__(self, *args: Any, outage: Outage | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outage = outage or Outage("Redis")
 
     def call_with_retry(self, do: Callable[[], T], fail: Callable[[Exception], Any], *args: Any,
                         **kwargs: Any) -> T:
@@ -98,12 +154,68 @@ class FailoverRetry(Retry):
 
         _retrying.active = True
         try:
-            return super().call_with_retry(once, fail, *args, **kwargs)
+            if self.outage.down:
+                result = self._try_once(once, fail)
+            else:
+                result = super().call_with_retry(once, fail, *args, **kwargs)
         except _DoNotRetry as wrapped:
             assert wrapped.__cause__ is not None
             raise wrapped.__cause__ from None
+        except self._supported_errors as exc:
+            self.outage.begin(exc)
+            raise
         finally:
             _retrying.active = False
+        if not isinstance(result, socket.socket):  # a socket: only connected, nothing answered yet
+            self.outage.end()
+        return result
+
+    def _try_once(self, do: Callable[[], T], fail: Callable[[Exception], Any]) -> T:
+        try:
+            return do()
+        except self._supported_errors as exc:
+            fail(exc)  # as Retry does: drop the broken connection
+            raise
+
+
+class StopWaiting(Exception):
+    """A stop was asked for while ``wait_out`` was waiting for Redis."""
+
+
+WAIT_OUT_FIRST_PAUSE = 0.5
+WAIT_OUT_MAX_PAUSE = 5.0  # a waiting process is back within a few seconds of Redis
+
+
+def pause(seconds: float, stop_requested: Callable[[], bool]) -> None:
+    """Sleep, in short steps, so a stop request (a signal handler setting a flag) is seen within 0.1 s."""
+    deadline = time.monotonic() + seconds
+    while not stop_requested() and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(0.1, left))
+
+
+def wait_out(call: Callable[[], T], client: Redis, stop_requested: Callable[[], bool],
+             on_outage: Callable[[], None] | None = None) -> T:
+    """``call()`` again and again until ``client``'s Redis answers: for long-running processes.
+
+    Pauses 0.5 s, doubling up to ``WAIT_OUT_MAX_PAUSE``, between attempts; the outage is
+    logged once (``Outage``), not per attempt. Raises StopWaiting when a stop is asked for.
+    """
+    wait = WAIT_OUT_FIRST_PAUSE
+    while True:
+        try:
+            return call()
+        except (ConnectionError, TimeoutError) as exc:
+            if stop_requested():
+                raise StopWaiting() from exc
+            outage = outage_of(client)
+            if outage is not None:
+                outage.begin(exc)  # logged once per outage (a no-op if the client noted it already)
+            if on_outage is not None:
+                on_outage()
+            pause(wait, stop_requested)
+            if stop_requested():
+                raise StopWaiting() from exc
+            wait = min(wait * 2, WAIT_OUT_MAX_PAUSE)
 
 
 @contextmanager
@@ -118,9 +230,15 @@ def no_retries() -> Iterator[None]:
 
 
 def failover_retry(retries: int = DEFAULT_RETRIES, max_backoff: float = DEFAULT_MAX_BACKOFF,
-                   errors: tuple[type[Exception], ...] = FAILOVER_ERRORS) -> Retry:
+                   errors: tuple[type[Exception], ...] = FAILOVER_ERRORS, label: str = "Redis") -> FailoverRetry:
     return FailoverRetry(ExponentialBackoff(cap=max_backoff, base=RETRY_BASE_BACKOFF), retries,
-                         supported_errors=errors)
+                         supported_errors=errors, outage=Outage(label))
+
+
+def outage_of(client: Redis) -> Outage | None:
+    """The outage state of a client built here (or given our retries), else None."""
+    retry = client.connection_pool.connection_kwargs.get("retry")
+    return retry.outage if isinstance(retry, FailoverRetry) else None
 
 
 def retry_window(retries: int = DEFAULT_RETRIES, max_backoff: float = DEFAULT_MAX_BACKOFF) -> float:
@@ -143,14 +261,15 @@ def make_queue_redis(url: str, *, tls_ca_file: str = "", retries: int = DEFAULT_
     if not url:
         raise RedisNotConfigured("REDIS_URL is not set (run `make run`, or point REDIS_URL at a Redis server)")
     return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30,
-                          retry=failover_retry(retries, max_backoff), retry_on_error=list(FAILOVER_ERRORS),
-                          **_tls_options(url, tls_ca_file))
+                          retry=failover_retry(retries, max_backoff, label=f"queue Redis {redact_url(url)}"),
+                          retry_on_error=list(FAILOVER_ERRORS), **_tls_options(url, tls_ca_file))
 
 
 def make_cache_redis(url: str, timeout: float, *, tls_ca_file: str = "") -> Redis:
     """The cache client. With no URL it is a client that cannot connect, so the
     app serves from the database (as for a cache that is down) instead of failing."""
-    retry = failover_retry(retries=1, max_backoff=0.05, errors=CACHE_RETRY_ERRORS)
+    retry = failover_retry(retries=1, max_backoff=0.05, errors=CACHE_RETRY_ERRORS,
+                           label=f"cache Redis {redact_url(url)}" if url else "cache Redis (not configured)")
     if not url:
         return Redis(unix_socket_path="/nonexistent/CACHE_REDIS_URL-is-not-set", socket_connect_timeout=timeout,
                      retry=retry)
@@ -166,7 +285,10 @@ def add_failover_retry(client: Redis, retries: int = DEFAULT_RETRIES,
     the connections already made, so every new one carries the policy.
     """
     pool = client.connection_pool
-    pool.connection_kwargs.update(retry=failover_retry(retries, max_backoff), retry_on_error=list(FAILOVER_ERRORS))
+    kwargs = pool.connection_kwargs
+    where = kwargs.get("path") or f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+    label = f"queue Redis {where}/{kwargs.get('db', 0)}"
+    kwargs.update(retry=failover_retry(retries, max_backoff, label=label), retry_on_error=list(FAILOVER_ERRORS))
     pool.reset()
     return client
 

@@ -145,6 +145,22 @@ def test_supervisor_runs_the_apps_commands_with_rq_friendly_stop_settings():
     assert int(conf["program:web"]["priority"]) < int(worker["priority"]) < int(conf["program:scheduler"]["priority"])
 
 
+def test_supervisor_and_systemd_restart_dead_processes_and_never_give_up():
+    """A process that dies is started again; one that dies at once (a worker started while the queue
+    Redis is down) is retried until it stays up, not left FATAL or failed after a few tries."""
+    for name in ("filmclub-web.service", "filmclub-worker@.service", "filmclub-scheduler.service"):
+        parsed = unit(name)
+        assert parsed["Service"]["Restart"] in ("always", "on-failure") and float(parsed["Service"]["RestartSec"]) > 0
+        assert parsed["Unit"]["StartLimitIntervalSec"] == "0", name
+    for name, conf in (("filmclub.conf", supervisor("filmclub.conf")),
+                       ("filmclub-dev.conf", supervisor("filmclub-dev.conf"))):
+        programs = [section for section in conf.sections() if section.startswith("program:")]
+        assert programs, name
+        for section in programs:
+            assert conf[section]["autorestart"] == "true", (name, section)
+            assert int(conf[section]["startretries"]) >= 100, (name, section)
+
+
 def test_supervisor_dev_config_adds_a_queue_redis_and_the_mail_catcher():
     conf = supervisor("filmclub-dev.conf")
     assert conf["include"]["files"] == "filmclub.conf"
@@ -288,14 +304,14 @@ def test_supervisord_runs_the_dev_container_processes_and_stops_them_all(tmp_pat
             return {line.split()[0]: line.split()[1] for line in result.stdout.splitlines() if line.strip()}
 
         expected = {"redis", "mail", "filmclub:web", "filmclub:worker1", "filmclub:worker2", "filmclub:scheduler"}
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while not (set(status()) == expected and set(status().values()) == {"RUNNING"}):
             assert time.monotonic() < deadline, f"{status()}\n{(tmp_path / 'out.log').read_text()[-3000:]}"
             time.sleep(0.2)
         with Redis.from_url(redis_url) as connection:
             assert connection.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
             job = Queue("default", connection=connection).enqueue("jobs.maintenance.ping", "sv", job_id="ping-sv")
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 120
             while not Job.fetch(job.id, connection=connection).is_finished:
                 assert time.monotonic() < deadline, (tmp_path / "out.log").read_text()[-3000:]
                 time.sleep(0.1)

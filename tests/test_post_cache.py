@@ -95,17 +95,17 @@ def test_reader_with_old_rows_cannot_store_them_after_the_commit(app, client, au
             def compute():
                 value = list_page_bytes(1, 20)  # the old rows
                 rows_read.set()
-                writer_done.wait(5)
+                writer_done.wait(60)
                 return value
 
             outcome["result"] = post_cache().get_or_compute(LISTS_NAMESPACE, "list:1:20", compute)
 
     reader = threading.Thread(target=slow_reader)
     reader.start()
-    assert rows_read.wait(5)
+    assert rows_read.wait(60)
     assert client.patch(f"/api/posts/{post_id}", json={"title": "New title"}).status_code == 200
     writer_done.set()
-    reader.join(5)
+    reader.join(60)
     assert json.loads(outcome["result"].value)["items"][0]["title"] == "Old title"  # it did read old rows
     after = client.get("/api/posts")
     assert after.get_json()["items"][0]["title"] == "New title"
@@ -150,7 +150,7 @@ def test_stampede_many_concurrent_misses_query_once(app, client, author):
         for t in threads:
             t.start()
         for t in threads:
-            t.join(20)
+            t.join(60)
     finally:
         stop()
     assert statuses == [200] * 12
@@ -178,12 +178,12 @@ def test_slow_cache_degrades_within_the_timeout(app_factory):
     listener.listen(16)
     try:
         app = app_factory(CACHE_REDIS_URL=f"redis://127.0.0.1:{listener.getsockname()[1]}/1",
-                          CACHE_REDIS_TIMEOUT=0.2)
+                          CACHE_REDIS_TIMEOUT=3)
         client = app.test_client()
+        assert client.get("/api/posts").status_code == 200  # waits out the timeout once
         started = time.monotonic()
         assert client.get("/api/posts").status_code == 200
-        assert client.get("/api/posts").status_code == 200  # circuit open: no second wait
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 3, "circuit open: the second request must not wait the timeout"
     finally:
         listener.close()
 

@@ -35,7 +35,7 @@ def sign_in_with(client, fake: FakeOAuthProvider):
     """Start at the app, follow the provider's consent redirect back, return the callback's answer."""
     start = client.get(f"/auth/social/{fake.kind}/login")
     assert start.status_code == 302 and start.headers["Location"].startswith(f"{fake.url}/authorize?")
-    consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=5)
+    consent = requests.get(start.headers["Location"], allow_redirects=False, timeout=60)
     back = urlsplit(consent.headers["Location"])
     assert back.path == f"/auth/social/{fake.kind}/callback"
     return client.get(f"{back.path}?{back.query}")

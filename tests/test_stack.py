@@ -1,4 +1,4 @@
-"""`make run`'s launcher, run for real: it serves, sends mail, and leaves no process behind.
+"""`make run`'s launcher, run for real: it serves, sends mail, restarts what dies, and leaves no process behind.
 
 Each test starts ``python -m deploy.local.stack`` with its own state directory
 (FILMCLUB_VAR_DIR), so nothing is written to the repository's var/. Every
@@ -7,102 +7,21 @@ find them all (gunicorn's workers, RQ's work horses included) in /proc.
 """
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from deploy.local.redis_server import free_port
+from deploy.local.redis_server import port_in_use
+from tests.processes import Launcher, alive, children_of, processes_using, wait_for
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds processes through /proc (Linux)"),
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
-# Settings of the developer's shell or of the test session that would point the launcher elsewhere.
-UNSET = ("APP_ENV", "REDIS_URL", "CACHE_REDIS_URL", "DATABASE_URL", "MAIL_SERVER", "MAIL_PORT", "DEV_MAIL_DIR",
-         "SECRET_KEY", "EMBEDDED_REDIS_PORT", "DEV_MAIL_PORT", "FLASK_APP")
-
-
-def processes_using(var_dir: Path) -> dict[int, str]:
-    """pid -> command line of every live process whose environment names ``var_dir``."""
-    marker = f"FILMCLUB_VAR_DIR={var_dir}".encode()
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-    return found
-
-
-class Launcher:
-    def __init__(self, tmp_path: Path) -> None:
-        self.var_dir = tmp_path / "var"
-        self.port = free_port()
-        self.log_path = tmp_path / "stack.log"
-        env = {k: v for k, v in os.environ.items() if k not in UNSET}
-        env.update(FILMCLUB_VAR_DIR=str(self.var_dir), PORT=str(self.port), WORKERS="1", WEB_CONCURRENCY="1",
-                   STOP_TIMEOUT="15")
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "deploy.local.stack"], cwd=ROOT, env=env,
-                                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            headers = {"Content-Type": "application/json"} if body is not None else {}
-            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
-
-    def wait_until_healthy(self, timeout: float = 45) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"the launcher exited early:\n{self.log()}"
-            try:
-                status, body = self.request("GET", "/healthz")
-                if status == 200:
-                    return json.loads(body)
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"/healthz did not answer 200 in {timeout} s:\n{self.log()}")
-
-    def wait_for_children(self, expected: int, timeout: float = 15) -> dict[int, str]:
-        deadline = time.monotonic() + timeout
-        while True:
-            children = processes_using(self.var_dir)
-            if len(children) >= expected or time.monotonic() > deadline:
-                return children
-            time.sleep(0.2)
-
-    def cleanup(self) -> None:
-        """Whatever a failed test left: the launcher, then anything that still carries our marker."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        for pid in processes_using(self.var_dir):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 @pytest.fixture
@@ -112,8 +31,29 @@ def launcher(tmp_path):
     started.cleanup()
 
 
-# redis-server, mail catcher, gunicorn master and its worker, one RQ worker, the scheduler
+# The launcher, the mail catcher, gunicorn's master and its worker, one RQ worker, the
+# scheduler (the embedded redis-server rewrites its environment: looked for by its port).
 PROCESSES_AT_LEAST = 6
+
+
+def sign_up(launcher: Launcher, email: str, phone: str = "010-5555-6666") -> None:
+    status, body = launcher.request("POST", "/api/auth/signup",
+                                    {"email": email, "name": "Newcomer", "password": "long-enough-1",
+                                     "phone": phone, "channel": "email"})
+    assert status == 201, body
+
+
+def wait_for_mail_to(launcher: Launcher, address: str, timeout: float = 120) -> None:
+    wait_for(lambda: address.encode() in launcher.request("GET", "/dev/mail")[1], timeout,
+             message=lambda: f"mail to {address} in /dev/mail:\n{launcher.log()}")
+
+
+def assert_stops_and_leaves_nothing(launcher: Launcher, stop_signal: int = signal.SIGTERM) -> None:
+    redis_port = int(launcher.redis_url().rsplit(":", 1)[1].split("/")[0])
+    assert launcher.stop(stop_signal) == 0, launcher.log()
+    assert processes_using(launcher.var_dir) == {}, launcher.log()
+    assert not port_in_use(redis_port), "the embedded redis-server was left running"
+    assert not (launcher.var_dir / "run" / "services.env").exists()
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -123,35 +63,24 @@ def test_launcher_serves_mails_and_stops_everything(launcher, stop_signal):
     status, body = launcher.request("GET", "/api/posts")
     assert status == 200 and json.loads(body)["total"] > 0
 
-    status, body = launcher.request("POST", "/api/auth/signup",
-                                    {"email": "newcomer@example.com", "name": "Newcomer", "password": "long-enough-1",
-                                     "phone": "010-5555-6666", "channel": "email"})
-    assert status == 201, body
-    deadline = time.monotonic() + 20
-    while b"newcomer@example.com" not in launcher.request("GET", "/dev/mail")[1]:
-        assert time.monotonic() < deadline, f"no welcome email in /dev/mail:\n{launcher.log()}"
-        time.sleep(0.2)
+    sign_up(launcher, "newcomer@example.com")
+    wait_for_mail_to(launcher, "newcomer@example.com")
     caught = list((launcher.var_dir / "mail").glob("*.eml"))
     assert any(b"newcomer@example.com" in path.read_bytes() for path in caught)
 
-    children = launcher.wait_for_children(PROCESSES_AT_LEAST)
-    assert len(children) >= PROCESSES_AT_LEAST, children
-    launcher.process.send_signal(stop_signal)
-    assert launcher.process.wait(timeout=40) == 0, launcher.log()
-    assert processes_using(launcher.var_dir) == {}, launcher.log()
-    assert not (launcher.var_dir / "run" / "services.env").exists()
+    launcher.wait_for_children(PROCESSES_AT_LEAST)
+    assert_stops_and_leaves_nothing(launcher, stop_signal)
 
 
 def test_killed_launcher_leaves_no_children(launcher):
     launcher.wait_until_healthy()
-    children = launcher.wait_for_children(PROCESSES_AT_LEAST)
-    assert len(children) >= PROCESSES_AT_LEAST, children
+    launcher.wait_for_children(PROCESSES_AT_LEAST)
+    redis_port = int(launcher.redis_url().rsplit(":", 1)[1].split("/")[0])
     launcher.process.kill()  # SIGKILL: no handler runs; the kernel tells each child (PR_SET_PDEATHSIG)
     launcher.process.wait()
-    deadline = time.monotonic() + 10
-    while (left := processes_using(launcher.var_dir)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert left == {}, left
+    wait_for(lambda: not processes_using(launcher.var_dir), 60,
+             message=lambda: f"no process left: {processes_using(launcher.var_dir)}")
+    wait_for(lambda: not port_in_use(redis_port), 60, message="the embedded redis-server to exit")
 
 
 def test_launcher_keeps_its_state_in_the_var_dir_it_is_given(launcher):
@@ -159,3 +88,52 @@ def test_launcher_keeps_its_state_in_the_var_dir_it_is_given(launcher):
     assert (launcher.var_dir / "app.db").is_file()
     assert (launcher.var_dir / "redis").is_dir()
     assert (launcher.var_dir / "run" / "services.env").is_file()
+
+
+def rq_workers(launcher: Launcher) -> dict[int, str]:
+    """pid -> name of the RQ workers registered in the launcher's Redis."""
+    from redis import Redis
+    from rq import Worker
+
+    with Redis.from_url(launcher.redis_url()) as connection:
+        return {worker.pid: worker.name for worker in Worker.all(connection=connection)}
+
+
+def test_a_killed_worker_is_restarted_and_its_scheduler_process_goes_with_it(launcher):
+    """SIGKILL to a worker: the launcher logs it and starts another (the rest of the stack keeps
+    running), and the RQ scheduler process the worker forked for --with-scheduler exits too."""
+    launcher.wait_until_healthy()
+    [worker] = wait_for(lambda: launcher.role_pids(r"rq worker"), message="the RQ worker")
+    scheduler_child = wait_for(lambda: children_of(worker), message="the worker's --with-scheduler process")[0]
+    others = {pid for pid in children_of(launcher.process.pid) if pid != worker}
+
+    os.kill(worker, signal.SIGKILL)
+    wait_for(lambda: not alive(scheduler_child), 30, message="the dead worker's scheduler process to exit")
+    [restarted] = wait_for(lambda: [p for p in launcher.role_pids(r"rq worker") if p != worker], 90,
+                           message=lambda: f"a new worker:\n{launcher.log()}")
+    wait_for(lambda: restarted in rq_workers(launcher), 90, message=lambda: f"the new worker to register:\n"
+             f"{launcher.log()}")
+    assert launcher.process.poll() is None
+    assert "worker.1 exited with -9" in launcher.full_log() and "restarting worker.1" in launcher.full_log()
+    assert others <= set(children_of(launcher.process.pid)), "other processes were restarted too"
+    wait_for(lambda: children_of(restarted), message="the new worker's scheduler process")
+
+    sign_up(launcher, "after-the-kill@example.com")
+    wait_for_mail_to(launcher, "after-the-kill@example.com")
+    assert_stops_and_leaves_nothing(launcher)
+
+
+def test_a_killed_scheduler_web_server_and_redis_are_restarted(launcher):
+    launcher.wait_until_healthy()
+    sign_up(launcher, "before@example.com")
+    for pattern in (r"-m scheduler", r"gunicorn", r"redis-server"):
+        [pid] = wait_for(lambda: launcher.role_pids(pattern), message=pattern)
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: [p for p in launcher.role_pids(pattern) if p != pid], 90,
+                 message=lambda: f"{pattern} to be restarted:\n{launcher.log()}")
+    launcher.wait_until_healthy()
+    assert launcher.process.poll() is None
+    sign_up(launcher, "after@example.com", phone="010-5555-7777")
+    wait_for_mail_to(launcher, "after@example.com")
+    wait_for_mail_to(launcher, "before@example.com")
+    assert_stops_and_leaves_nothing(launcher)

@@ -4,6 +4,13 @@ Starts, in order: an embedded Redis (unless REDIS_URL is set), a development
 mail server (unless MAIL_SERVER is set), migrations and demo data, then the web
 server (gunicorn), one RQ worker per core (WORKERS) and the scheduler.
 
+A process that dies (a crash, a SIGKILL, the OOM killer) is logged and started
+again after a short delay: 1 s, doubling up to 30 s while it keeps dying young
+(a process that ran for a minute starts again after 1 s). The rest of the stack
+keeps running meanwhile; whatever the dead process left in its process group
+(rq's --with-scheduler process) is stopped first. The embedded Redis comes back
+on the same port with its AOF, the mail server on the same port.
+
 Stopping (Ctrl-C or SIGTERM): web, scheduler and workers get SIGTERM first
 (RQ's warm shutdown: a job in progress finishes), up to STOP_TIMEOUT seconds;
 only then the mail server and Redis, so finishing jobs can still record their
@@ -23,11 +30,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 COLOURS = ["36", "33", "35", "32", "34", "31", "96", "93"]
 _PR_SET_PDEATHSIG = 1
+RESTART_FIRST_DELAY = 1.0    # seconds before a dead process starts again
+RESTART_MAX_DELAY = 30.0     # the delay doubles up to this while it keeps dying young
+RESTART_STABLE_AFTER = 60.0  # a process that ran this long starts again after the first delay
 _prctl = None  # loaded before any child starts: nothing may be loaded between fork and exec
 
 
@@ -45,10 +56,50 @@ def _load_prctl() -> None:
         _prctl = None
 
 
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (state, ppid, pgrp, ...); None if gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else fields
+
+
+def _group_members(pgid: int) -> list[tuple[int, str]]:
+    """(pid, start time) of the live processes in process group ``pgid`` (Linux /proc; else none).
+
+    Only asked right after the group's leader exited: while any member lives the
+    kernel does not hand its id to a new process, and pids are handed out in
+    order, so a pid reaped a moment ago is not a new group's id yet.
+    """
+    try:
+        pids = [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+    except OSError:
+        return []
+    members = []
+    for pid in pids:
+        fields = _proc_stat(pid)
+        if fields is not None and int(fields[2]) == pgid:
+            members.append((pid, fields[19]))
+    return members
+
+
+def _kill_if_same(members: list[tuple[int, str]], sig: int) -> None:
+    """Signal each (pid, start time) that is still the same process (not a reused pid)."""
+    for pid, started in members:
+        fields = _proc_stat(pid)
+        if fields is not None and fields[19] == started:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+
+
 @dataclass
 class Process:
     name: str
-    args: list[str]
+    # The command line, or a function of the start number (1, 2, ...) that returns it.
+    args: list[str] | Callable[[int], list[str]]
     env: dict[str, str]
     colour: str
     # If the launcher itself is killed, Redis goes down with it, so a warm shutdown
@@ -58,10 +109,21 @@ class Process:
     death_signal: int = signal.SIGKILL
     popen: subprocess.Popen | None = None
     reader: threading.Thread | None = field(default=None, repr=False)
+    starts: int = 0
+    started_at: float = 0.0
+    restart_delay: float = 0.0
+    restart_at: float | None = None  # set while it is dead and waiting to start again
+    leftovers: list[tuple[int, str]] = field(default_factory=list)  # of a dead incarnation's group
+
+    def command(self) -> list[str]:
+        return self.args(self.starts) if callable(self.args) else self.args
 
     def start(self, width: int) -> None:
+        self.starts += 1
+        self.started_at = time.monotonic()
+        self.restart_at = None
         self.popen = subprocess.Popen(
-            self.args, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            self.command(), env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
             preexec_fn=functools.partial(_die_with_parent, self.death_signal),
         )
@@ -86,6 +148,22 @@ class Process:
                 os.killpg(self.popen.pid, sig)
             except ProcessLookupError:
                 pass
+
+    def died(self, now: float) -> float:
+        """Note that it exited: SIGTERM to what it left in its group; returns the delay before a restart."""
+        assert self.popen is not None
+        self.leftovers = _group_members(self.popen.pid)  # its group outlives it only through these
+        _kill_if_same(self.leftovers, signal.SIGTERM)
+        young = now - self.started_at < RESTART_STABLE_AFTER
+        self.restart_delay = min(self.restart_delay * 2, RESTART_MAX_DELAY) if young and self.restart_delay \
+            else RESTART_FIRST_DELAY
+        self.restart_at = now + self.restart_delay
+        return self.restart_delay
+
+    def clear_leftovers(self) -> None:
+        """SIGKILL whatever a dead incarnation left that did not stop on SIGTERM."""
+        _kill_if_same(self.leftovers, signal.SIGKILL)
+        self.leftovers = []
 
 
 def web_server_args(port: int | str, env: dict[str, str], app_spec: str = "app:create_app()") -> list[str]:
@@ -182,12 +260,8 @@ class Stack:
         self.app_processes.append(Process("web", web_server_args(port, self.env), self.env, COLOURS[2],
                                           death_signal=signal.SIGTERM))  # the master stops its workers
         for n in range(1, workers + 1):
-            self.app_processes.append(Process(f"worker.{n}", [
-                # --with-scheduler: RQ's own scheduler moves Retry(interval=...) retries back onto
-                # the queues (one worker holds its lock); without it retries never run.
-                str(BIN / "rq"), "worker", "--url", redis_url, "--worker-class", "jobs.worker.AppSimpleWorker",
-                "--with-scheduler", "--name", f"{os.uname().nodename}.{os.getpid()}.worker{n}", "high", "default", "low",
-            ], self.env, COLOURS[(2 + n) % len(COLOURS)]))
+            self.app_processes.append(Process(f"worker.{n}", functools.partial(self.worker_args, redis_url, n),
+                                              self.env, COLOURS[(2 + n) % len(COLOURS)]))
         self.app_processes.append(Process("scheduler", [
             str(BIN / "python"), "-m", "scheduler", "--url", redis_url, "--interval", "1",
         ], self.env, COLOURS[7]))
@@ -203,6 +277,18 @@ class Stack:
         say(f"queues         .venv/bin/rq info --url {redis_url}   (or: make info)")
         say("Ctrl-C stops everything")
 
+    @staticmethod
+    def worker_args(redis_url: str, n: int, start: int) -> list[str]:
+        # A restarted worker gets a new name: RQ refuses a name whose registration is
+        # still live, and a SIGKILLed worker's stays for ~8 minutes.
+        name = f"{os.uname().nodename}.{os.getpid()}.worker{n}" + (f".{start}" if start > 1 else "")
+        return [
+            # --with-scheduler: RQ's own scheduler moves Retry(interval=...) retries back onto
+            # the queues (one worker holds its lock); without it retries never run.
+            str(BIN / "rq"), "worker", "--url", redis_url, "--worker-class", "jobs.worker.AppSimpleWorker",
+            "--with-scheduler", "--name", name, "high", "default", "low",
+        ]
+
     # -- stopping -------------------------------------------------------------------
     def stop(self) -> None:
         if self.stopping.is_set():
@@ -215,28 +301,42 @@ class Stack:
         say("stopped")
 
     def _stop_group(self, processes: list[Process], timeout: float) -> None:
-        for process in processes:
+        running = [process for process in processes if process.running]
+        for process in running:
             process.signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        for process in processes:
+        for process in running:
             while process.running and time.monotonic() < deadline:
                 time.sleep(0.05)
             if process.running:
                 say(f"{process.name} did not stop in {timeout:.0f} s: killing it")
                 process.signal(signal.SIGKILL)
+            # Whatever is still in its group (a child it did not wait for) goes with it.
+            process.popen.wait()
+            _kill_if_same(_group_members(process.popen.pid), signal.SIGKILL)
+        for process in processes:
+            process.clear_leftovers()
             if process.popen is not None:
                 process.popen.wait()
             if process.reader is not None:
                 process.reader.join(timeout=1)
 
     def watch(self) -> int:
-        """Block until a signal arrives or a process dies; return the exit code."""
+        """Until a signal arrives: start again, after a short delay, any process that dies."""
         everything = self.services + self.app_processes
         while not self.stopping.is_set():
+            now = time.monotonic()
             for process in everything:
-                if not process.running:
-                    say(f"{process.name} exited with {process.popen.returncode}; stopping the rest")
-                    return 1
+                if process.restart_at is not None:
+                    if now >= process.restart_at:
+                        process.clear_leftovers()
+                        say(f"restarting {process.name}")
+                        process.start(width=9)
+                elif not process.running:
+                    code = process.popen.returncode if process.popen else None
+                    ran = now - process.started_at
+                    delay = process.died(now)
+                    say(f"{process.name} exited with {code} after {ran:.0f} s; restarting it in {delay:.0f} s")
             time.sleep(0.2)
         return 0
 
