@@ -247,7 +247,7 @@ def measure_announcement(app, members: int) -> tuple[float, float, int]:
 
 
 def measure_job_per_email(app, redis, count: int) -> float:
-    from rq import Queue
+    from app.safe_jobs import JSONQueue
     from sqlalchemy import insert, select
 
     from app.extensions import db
@@ -263,10 +263,10 @@ def measure_job_per_email(app, redis, count: int) -> float:
         db.session.commit()
         ids = list(db.session.scalars(select(Delivery.id).where(Delivery.kind == "bench-single")))
         db.session.commit()
-    queue = Queue("default", connection=redis)
+    queue = JSONQueue("default", connection=redis)
     began = time.time()
     for start in range(0, len(ids), 500):
-        queue.enqueue_many([Queue.prepare_data("jobs.email.send_email_delivery", args=(i,), job_id=f"single-{i}",
+        queue.enqueue_many([JSONQueue.prepare_data("jobs.email.send_email_delivery", args=(i,), job_id=f"single-{i}",
                                                result_ttl=60) for i in ids[start:start + 500]])
     where = Delivery.kind == "bench-single"
     _wait_until_sent(app, count, where)

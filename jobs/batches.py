@@ -20,6 +20,8 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.job import JobStatus
 
+from app.safe_jobs import JSONQueue
+
 log = logging.getLogger(__name__)
 
 SEND_EMAIL_BATCH = "jobs.mail_batch.send_email_batch"
@@ -87,7 +89,7 @@ def enqueue_batches(redis: Redis, queue_name: str, batches: list[Batch], config:
     """
     if not batches:
         return 0
-    queue = Queue(queue_name, connection=redis)
+    queue = JSONQueue(queue_name, connection=redis)
     waiting = _waiting(redis, queue, batches)
     todo = [b for b in batches if b.job_id not in waiting]
     retry = mail_retry(config)

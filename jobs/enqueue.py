@@ -5,11 +5,12 @@ import logging
 from typing import Any
 
 from redis.exceptions import RedisError
-from rq import Queue, Retry
+from rq import Retry
 
 from app.db_events import run_after_commit
 from app.extensions import db
 from app.redis_clients import queue_redis
+from app.safe_jobs import JSONQueue, check_function
 from jobs.queues import DEFAULT
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,9 @@ def enqueue_now(func_path: str, *args: Any, job_id: str, queue: str = DEFAULT,
     Callers that must not lose work keep it in the database first (a delivery
     row); the sweeper enqueues it again later, so a False here is a delay.
     """
+    check_function(func_path)
     try:
-        Queue(queue, connection=queue_redis()).enqueue(
+        JSONQueue(queue, connection=queue_redis()).enqueue(
             func_path, *args, job_id=job_id, retry=retry, **options
         )
         return True

@@ -60,6 +60,8 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.scheduler import RQScheduler
 
+from app.safe_jobs import SERIALIZER, JSONJob, JSONQueue
+
 T = TypeVar("T")
 # What an unreachable Redis raises once the client's own retries are used up.
 OUTAGE_ERRORS = (RedisConnectionError, RedisTimeoutError)
@@ -146,6 +148,7 @@ class _AppContextMixin:
     _in_outage = False
 
     def _init_app(self, app: Flask | None) -> None:
+        self._json_jobs_only()
         if app is None:
             from app import create_app
 
@@ -161,6 +164,16 @@ class _AppContextMixin:
         # its pages by touching GC headers.
         gc.collect()
         gc.freeze()
+
+    def _json_jobs_only(self) -> None:
+        """JSON jobs and the allow-list (``app.safe_jobs``), whatever the command line said."""
+        worker: Any = self
+        worker.serializer = SERIALIZER
+        worker.job_class = JSONJob
+        worker.queue_class = JSONQueue
+        for queue in worker.queues:
+            queue.serializer = SERIALIZER
+            queue.job_class = JSONJob
 
     def _check_queue_redis(self) -> None:
         from app.redis_checks import check_queue_redis

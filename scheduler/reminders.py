@@ -23,11 +23,11 @@ from datetime import datetime, timedelta
 from flask import current_app, render_template
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
 from rq_scheduler import Scheduler
 from sqlalchemy import String, and_, case, cast, func, insert, literal, select, update
 
 from app.db_events import run_after_commit
+from app.safe_jobs import JSONJob, JSONQueue
 from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.screening import (CANCELLED_REMINDER, DISPATCHED, PENDING, SKIPPED, Reminder, Rsvp, Screening)
@@ -48,7 +48,7 @@ def job_id(screening_id: int, lead_seconds: int) -> str:
 
 
 def _scheduler() -> Scheduler:
-    return Scheduler(queue_name=QUEUE, connection=queue_redis())
+    return Scheduler(queue_name=QUEUE, connection=queue_redis(), job_class=JSONJob, queue_class=JSONQueue)
 
 
 # -- scheduling (web process, after commit) ------------------------------------------
@@ -84,7 +84,7 @@ def unschedule_screening(screening_id: int, leads: tuple[int, ...]) -> None:
 def _forget(scheduler: Scheduler, job_id: str) -> None:
     scheduler.cancel(job_id)  # leaves the job hash behind: delete it too
     try:
-        Job.fetch(job_id, connection=scheduler.connection).delete()
+        JSONJob.fetch(job_id, connection=scheduler.connection).delete()
     except NoSuchJobError:
         pass
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from redis import Redis
-from rq import Queue, Worker
-from rq.job import Job
+from rq import Worker
 
+from app.safe_jobs import JSONJob, JSONQueue
 from deploy.local.redis_server import find_redis_binary, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,8 @@ class InitD:
                       FILMCLUB_GROUP="root", FILMCLUB_ENV_FILE=self.env_file, FILMCLUB_RUN_DIR=self.run_dir,
                       FILMCLUB_LOG_DIR=self.log_dir, FILMCLUB_START_WAIT="0.5",
                       FILMCLUB_SERVICES="filmclub-worker filmclub-scheduler")
-        self.settings("filmclub-scheduler", SCHEDULER_PROGRAM="rqscheduler")
+        self.settings("filmclub-scheduler", SCHEDULER_PROGRAM="rqscheduler --job-class app.safe_jobs.JSONJob "
+                      "--queue-class app.safe_jobs.JSONQueue")
         self.settings("filmclub-worker", WORKER_COUNT="2")
 
     def settings(self, name: str, **values: object) -> None:
@@ -119,13 +120,14 @@ def test_workers_and_scheduler_start_run_jobs_report_status_and_stop_without_lef
     assert initd.run("filmclub", "status").returncode == 0
 
     connection = Redis.from_url(redis_url)
-    now = Queue("default", connection=connection).enqueue("jobs.maintenance.ping", "now", job_id="ping-now")
+    now = JSONQueue("default", connection=connection).enqueue("jobs.maintenance.ping", "now", job_id="ping-now")
     from rq_scheduler import Scheduler
 
-    later = Scheduler(connection=connection).enqueue_in(timedelta(seconds=1), "jobs.maintenance.ping", "later")
+    later = Scheduler(connection=connection, job_class=JSONJob, queue_class=JSONQueue).enqueue_in(
+        timedelta(seconds=1), "jobs.maintenance.ping", "later")
     for job in (now, later):
-        wait_for(lambda: Job.fetch(job.id, connection=connection).is_finished, message=f"job {job.id}")
-        assert Job.fetch(job.id, connection=connection).return_value().startswith("pong")
+        wait_for(lambda: JSONJob.fetch(job.id, connection=connection).is_finished, message=f"job {job.id}")
+        assert JSONJob.fetch(job.id, connection=connection).return_value().startswith("pong")
     host = socket.gethostname().split(".")[0]
     expected = {f"worker1@{host}.{pids['worker-worker1']}", f"worker2@{host}.{pids['worker-worker2']}"}
     # One worker may still be loading the app when the other has run both jobs.
@@ -161,10 +163,10 @@ def test_stop_lets_the_running_job_finish(initd, redis_url):
     initd.settings("filmclub-worker", WORKER_COUNT="1")
     initd.run("filmclub-worker", "start", check=True)
     connection = Redis.from_url(redis_url)
-    job = Queue("default", connection=connection).enqueue("time.sleep", 1.5, job_id="slow-job")
-    wait_for(lambda: Job.fetch(job.id, connection=connection).get_status() == "started", message="job start")
+    job = JSONQueue("default", connection=connection).enqueue("jobs.maintenance.pause", 1.5, job_id="slow-job")
+    wait_for(lambda: JSONJob.fetch(job.id, connection=connection).get_status() == "started", message="job start")
     initd.run("filmclub-worker", "stop", check=True)
-    assert Job.fetch(job.id, connection=connection).get_status() == "finished"
+    assert JSONJob.fetch(job.id, connection=connection).get_status() == "finished"
     connection.close()
 
 
@@ -174,7 +176,7 @@ def test_stop_after_the_timeout_cold_stops_and_leaves_no_work_horse(initd, redis
     initd.run("filmclub-worker", "start", check=True)
     worker = initd.pid("worker-worker1")
     connection = Redis.from_url(redis_url)
-    Queue("default", connection=connection).enqueue("time.sleep", 60, job_id="stuck-job")
+    JSONQueue("default", connection=connection).enqueue("jobs.maintenance.pause", 60, job_id="stuck-job")
     wait_for(lambda: subprocess.run(["pgrep", "-P", str(worker)], capture_output=True).stdout.strip() != b"",
              message="the work horse")
     horse = int(subprocess.run(["pgrep", "-P", str(worker)], capture_output=True, text=True).stdout.split()[0])
@@ -228,12 +230,12 @@ def pgrep_children(pid: int) -> list[int]:
 
 def test_dryrun_runs_one_worker_in_the_foreground(initd, redis_url):
     connection = Redis.from_url(redis_url)
-    job = Queue("high", connection=connection).enqueue("jobs.maintenance.ping", "dry", job_id="ping-dry")
+    job = JSONQueue("high", connection=connection).enqueue("jobs.maintenance.ping", "dry", job_id="ping-dry")
     initd.add_settings("filmclub-worker", WORKER_OPTS="--burst")
     result = initd.run("filmclub-worker", "dryrun", "worker1", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "running in the foreground" in result.stderr
-    assert Job.fetch(job.id, connection=connection).is_finished
+    assert JSONJob.fetch(job.id, connection=connection).is_finished
     assert not initd.run_dir.exists() or list(initd.run_dir.glob("*.pid")) == []
     connection.close()
 

@@ -5,9 +5,9 @@ import json
 from datetime import timedelta
 
 from redis import Redis
-from rq import Queue
 from sqlalchemy import select, update
 
+from app.safe_jobs import JSONQueue
 from app.extensions import db
 from app.models.delivery import SENT, Delivery
 from app.models.types import utcnow
@@ -28,7 +28,7 @@ def test_email_code_arrives_by_worker_and_unlocks_posting(app, client, smtp, run
     assert response.status_code == 201
     assert response.get_json()["user"]["is_verified"] is False
     delivery_id = db_delivery_id(app, "ada@example.com")
-    job = Queue("high", connection=Redis.from_url(redis_url)).fetch_job(f"verification-code-{delivery_id}")
+    job = JSONQueue("high", connection=Redis.from_url(redis_url)).fetch_job(f"verification-code-{delivery_id}")
     assert job is not None and job.func_name == "jobs.verification.send_verification_code"
     blocked = client.post("/api/posts", json={"title": "t", "body": "b"})
     assert blocked.status_code == 403 and "verify your account first" in blocked.get_json()["error"]
@@ -81,7 +81,7 @@ def test_running_the_code_job_twice_sends_one_message(app, client, smtp, run_job
     api_signup(client)
     delivery_id = db_delivery_id(app, "ada@example.com")
     run_jobs()
-    Queue("high", connection=Redis.from_url(redis_url)).enqueue(
+    JSONQueue("high", connection=Redis.from_url(redis_url)).enqueue(
         "jobs.verification.send_verification_code", delivery_id, job_id="again")
     run_jobs()
     assert len([m for m in smtp.to("ada@example.com") if "verification code" in m["Subject"]]) == 1

@@ -35,6 +35,7 @@ def init_dashboard(app: Flask) -> None:
 
     from app.extensions import csrf
 
+    _json_jobs_only()
     app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
     app.config.setdefault("RQ_DASHBOARD_POLL_INTERVAL", 2500)
     setup_rq_connection(app)
@@ -43,6 +44,25 @@ def init_dashboard(app: Flask) -> None:
     # On the app, not on rq_dashboard.blueprint: that blueprint object is shared
     # by every app in the process, and its hooks would pile up per create_app().
     app.before_request(_guard_dashboard)
+
+
+def _json_jobs_only() -> None:
+    """Make rq-dashboard read jobs as JSON, never pickle (``app.safe_jobs``).
+
+    Its ``RQ_DASHBOARD_JSON_SERIALIZER`` setting reaches only some views: the job
+    page, delete and requeue call ``Job.fetch``/``requeue_job`` with rq's default
+    serializer, which unpickles a job's ``meta`` and result. So the names its
+    views use are pointed at the JSON classes (the same for every app in the
+    process, which is what every app wants).
+    """
+    from rq_dashboard import web
+
+    from app.safe_jobs import SERIALIZER, JSONJob, JSONQueue, requeue_job
+
+    web.config.serializer = SERIALIZER
+    web.Job = JSONJob
+    web.Queue = JSONQueue
+    web.requeue_job = requeue_job
 
 
 def _guard_dashboard():

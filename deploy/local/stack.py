@@ -274,7 +274,7 @@ class Stack:
             say(f"caught mail    http://127.0.0.1:{port}/dev/mail")
         if self.env.get("SMS_BACKEND", "console") == "console":
             say(f"text messages  http://127.0.0.1:{port}/dev/sms   (console SMS backend, kept under var/sms)")
-        say(f"queues         .venv/bin/rq info --url {redis_url}   (or: make info)")
+        say(f"queues         .venv/bin/rq info --url {redis_url} --serializer json   (or: make info)")
         say("Ctrl-C stops everything")
 
     @staticmethod
