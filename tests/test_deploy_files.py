@@ -98,7 +98,8 @@ def test_systemd_units_share_the_env_file_and_the_target_and_run_the_apps_comman
         assert parsed["Install"]["WantedBy"] == "filmclub.target"
         assert int(parsed["Service"]["TimeoutStopSec"]) > 0
     web = shlex.split(unit("filmclub-web.service")["Service"]["ExecStart"])
-    assert Path(web[0]).name == "gunicorn" and web[1] == "--bind" and web[-1] == "app:create_app()"
+    assert Path(web[0]).name == "gunicorn" and web[-1] == "app:create_app()"
+    assert web[1:4] == ["--config", "/opt/filmclub/deploy/gunicorn.conf.py", "--bind"]
     assert unit("filmclub-web.service")["Service"]["ExecStartPre"].endswith("flask check-redis")
     scheduler = shlex.split(unit("filmclub-scheduler.service")["Service"]["ExecStart"])
     assert normalise(scheduler) == SCHEDULER_ARGS
@@ -135,7 +136,7 @@ def test_supervisor_runs_the_apps_commands_with_rq_friendly_stop_settings():
     scheduler = sh_c(shlex.split(conf["program:scheduler"]["command"]))
     assert scheduler[0] == "${SCHEDULER_PROGRAM:-python" and scheduler[3:] == SCHEDULER_ARGS[3:]
     web = sh_c(shlex.split(conf["program:web"]["command"]))
-    assert web[0] == "gunicorn" and web[-1] == "app:create_app()"
+    assert web[:3] == ["gunicorn", "--config", "deploy/gunicorn.conf.py"] and web[-1] == "app:create_app()"
     for name in ("web", "worker", "scheduler"):
         program = conf[f"program:{name}"]
         assert program["stopsignal"] == "TERM"

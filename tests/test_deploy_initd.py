@@ -343,7 +343,8 @@ def test_commands_are_the_apps_process_commands(initd, redis_url):
     scheduler = initd.run("filmclub-scheduler", "commands", check=True).stdout.split()
     assert scheduler[1:] == [f"{BIN}/python", "-m", "scheduler", "--url", redis_url, "--interval", "1"]
     web = initd.run("filmclub-web", "commands", check=True).stdout.split()
-    assert web[1:4] == [f"{BIN}/gunicorn", "--bind", "127.0.0.1:8000"] and web[-1] == "app:create_app\\(\\)"
+    assert web[1:6] == [f"{BIN}/gunicorn", "--config", f"{ROOT}/deploy/gunicorn.conf.py", "--bind", "127.0.0.1:8000"]
+    assert web[-1] == "app:create_app\\(\\)"
 
 
 def test_every_script_has_an_lsb_header_and_a_usage_message(initd):

@@ -34,6 +34,7 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"  # shared by every launcher (gthread)
 COLOURS = ["36", "33", "35", "32", "34", "31", "96", "93"]
 _PR_SET_PDEATHSIG = 1
 RESTART_FIRST_DELAY = 1.0    # seconds before a dead process starts again
@@ -169,12 +170,13 @@ class Process:
 def web_server_args(port: int | str, env: dict[str, str], app_spec: str = "app:create_app()") -> list[str]:
     """The gunicorn command line of `make run`; the benchmark serves its app with the same one.
 
-    Sync workers, one per core unless WEB_CONCURRENCY says otherwise.
+    The shared settings (``deploy/gunicorn.conf.py``: gthread workers with a bounded
+    number of threads), one worker per core unless WEB_CONCURRENCY says otherwise.
     """
     workers = env.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
     return [
-        str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", workers, "--worker-class", "sync",
-        "--access-logfile", "-", "--graceful-timeout", "20", app_spec,
+        str(BIN / "gunicorn"), "--config", str(GUNICORN_CONFIG), "--bind", f"127.0.0.1:{port}",
+        "--workers", workers, "--graceful-timeout", "20", app_spec,
     ]
 
 
