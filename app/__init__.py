@@ -17,6 +17,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     _configure_logging(app)
+    from app.security import init_security
+
+    init_security(app)  # first: its checks run before the extensions' (CSRF reads the body)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
