@@ -7,6 +7,8 @@
   memory pressure Redis would silently delete queued jobs. ElastiCache's default
   parameter group uses ``volatile-lru``. ElastiCache disables ``CONFIG``, so
   when the policy cannot be read the check says where to look instead.
+- A server reached without a password on a host that is not loopback is logged
+  as a warning (``app.security.redis_password``).
 
 Called explicitly: by the ``jobs.worker`` classes when a worker starts, by the web
 at the first use of the queue client, and by ``flask check-redis`` (the Docker
@@ -23,6 +25,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from redis import Redis
 from redis.exceptions import ConnectionError, RedisError, ResponseError, TimeoutError
+
+from app.security.redis_password import warn_if_open
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,9 @@ def check_queue_redis(client: Redis, label: str = "queue Redis") -> QueueRedisRe
             "mode disabled."
         )
     problems: list[str] = []
+    open_problem = warn_if_open(client, label)
+    if open_problem:
+        problems.append(open_problem)
     policy: str | None
     try:
         found = client.config_get("maxmemory-policy")

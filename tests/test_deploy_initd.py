@@ -15,9 +15,11 @@ import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from redis import Redis
+from redis.exceptions import AuthenticationError, ResponseError
 from rq import Worker
 
 from app.safe_jobs import JSONJob, JSONQueue
@@ -262,12 +264,21 @@ def test_started_as_root_a_daemon_runs_as_the_configured_user_in_paths_it_owns(i
     for parent in initd.root.parents:
         if str(parent).startswith(tempfile_root()):
             parent.chmod(parent.stat().st_mode | 0o005)
+    refused = initd.run("filmclub-redis", "start")  # the queue Redis needs a password in REDIS_URL
+    assert refused.returncode != 0 and "the queue Redis needs a password" in refused.stderr, refused.stderr
+    password = 'pass "word\\ with % and @'
+    initd.add_settings("filmclub", FILMCLUB_REDIS_URL=f"redis://:{quote(password, safe='')}@127.0.0.1:{port}/0")
     initd.run("filmclub-redis", "start", check=True)
     pid = initd.pid("redis-queue")
     status = Path(f"/proc/{pid}/status").read_text()
     assert re.search(rf"^Uid:\s+{uid}\s+{uid}\s", status, re.M), status
     assert (data / "queue").stat().st_uid == uid and initd.log_dir.stat().st_uid == uid
-    with Redis(port=port) as client:
+    assert password not in Path(f"/proc/{pid}/cmdline").read_text()
+    auth = initd.run_dir / "redis-queue.auth.conf"
+    assert auth.stat().st_uid == uid and auth.stat().st_mode & 0o077 == 0
+    with pytest.raises((AuthenticationError, ResponseError), match="(?i)auth"), Redis(port=port) as anonymous:
+        anonymous.set("written-by", "anyone")
+    with Redis(port=port, password=password) as client:
         client.set("written-by", user)
         client.bgrewriteaof()  # the AOF is written by the user, in the directory it owns
         wait_for(lambda: any((data / "queue").rglob("*.aof")), message="the AOF file")
