@@ -45,13 +45,13 @@ class RateLimited(TooManyRequests):
 
 
 def init_limiter(app: Flask) -> None:
-    limiter = app.extensions[_EXTENSION_KEY] = Limiter(
+    app.extensions[_EXTENSION_KEY] = Limiter(
         get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"],
         key_prefix=app.config["RATELIMIT_KEY_PREFIX"], enabled=app.config["RATELIMIT_ENABLED"],
         storage_options={"socket_connect_timeout": 1, "socket_timeout": 2}
         if app.config["RATELIMIT_STORAGE_URI"].startswith("redis") else {},
     )
-    app.extensions[_FALLBACK_KEY] = LimitFallback(type(limiter.limiter))
+    app.extensions[_FALLBACK_KEY] = LimitFallback(app.config.get("RATELIMIT_STRATEGY") or "fixed-window")
 
 
 def client_address() -> str:

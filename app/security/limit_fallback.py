@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from limits.storage import MemoryStorage
+from limits.strategies import STRATEGIES
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +27,9 @@ RETRY_STORAGE_SECONDS = 5.0
 
 
 class LimitFallback:
-    def __init__(self, strategy_class: type) -> None:
-        self.strategy: Any = strategy_class(MemoryStorage())
+    def __init__(self, strategy: str) -> None:
+        """``strategy``: flask-limiter's RATELIMIT_STRATEGY (the same one as the storage's)."""
+        self.strategy: Any = STRATEGIES[strategy](MemoryStorage())
         self._retry_at = 0.0
         self._down = False
         self._lock = threading.Lock()
