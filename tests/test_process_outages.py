@@ -215,7 +215,7 @@ def test_posting_rsvp_and_announcements_answer_during_an_outage(app_factory, que
     posted = member.post("/api/posts", json={"title": "During the outage", "body": "Still here."})
     assert posted.status_code == 201, posted.get_json()
     assert member.get(f"/api/posts/{posted.get_json()['id']}").status_code == 200
-    rsvp = member.post(f"/api/screenings/{screening.get_json()['id']}/rsvp")
+    rsvp = member.post(f"/api/screenings/{screening.get_json()['id']}/rsvp", json={})
     assert rsvp.status_code == 201, rsvp.get_json()
     announced = admin.post("/api/announcements", json={"subject": "Outage", "body": "Mail will follow."})
     assert announced.status_code == 202, announced.get_json()

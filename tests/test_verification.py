@@ -117,7 +117,7 @@ def test_five_wrong_attempts_void_the_code(app, client):
 
 def test_code_of_another_account_is_refused(app, client):
     api_signup(client)
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     api_signup(client, email="bob@example.com", name="Bob", phone="010-2222-3333")
     bobs_code = latest_code(app, "bob@example.com")
     answer = verify(client, bobs_code, email="ada@example.com")
@@ -209,6 +209,6 @@ def test_signup_is_rate_limited_per_phone_number(app_factory):
     app = app_factory(RATELIMIT_CODE_SEND="1 per minute")
     client = app.test_client()
     assert api_signup(client, channel="sms").status_code == 201
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     again = api_signup(client, email="other@example.com", channel="sms")
     assert again.status_code == 429 and "for this phone number" in again.get_json()["error"]
