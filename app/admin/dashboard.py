@@ -44,6 +44,11 @@ def init_dashboard(app: Flask) -> None:
     # On the app, not on rq_dashboard.blueprint: that blueprint object is shared
     # by every app in the process, and its hooks would pile up per create_app().
     app.before_request(_guard_dashboard)
+    from app.admin.dashboard_input import init_dashboard_input
+    from app.admin.dashboard_text import init_dashboard_text
+
+    init_dashboard_input(app)  # bad URL parts are 404s, not crashes in its views
+    init_dashboard_text(app)  # its JSON is escaped: the dashboard's templates do not escape
 
 
 def _json_jobs_only() -> None:

@@ -2,7 +2,7 @@
 
 Each module holds one idea and says why: ``ids`` (ids a database column can hold),
 ``body_limit`` (no body read beyond ``MAX_CONTENT_LENGTH``, whether or not the
-client announced its length).
+client announced its length), ``headers`` (CSP and the other security headers).
 """
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from flask import Flask
 def init_security(app: Flask) -> None:
     """Call before the blueprints are registered: their routes use the ``int`` converter set here."""
     from app.security.body_limit import init_body_limit
+    from app.security.headers import init_headers
     from app.security.ids import init_ids
 
     init_ids(app)
     init_body_limit(app)
+    init_headers(app)
