@@ -140,3 +140,94 @@ def test_dashboard_json_carries_markup_as_text(client, make_user, redis_url):
     listed = client.get("/admin/rq/0/data/jobs/low/failed/10/asc/1.json").get_json()["jobs"][0]
     assert listed["description"] == markup  # this template escapes it itself (jQuery .text())
 
+
+
+# -- behind a proxy -------------------------------------------------------------------------------
+
+def test_forwarded_headers_count_only_from_trusted_proxies(app_factory):
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "club.example", "X-Forwarded-For": "203.0.113.9"}
+    direct = app_factory().test_client().get("/posts/", headers=forwarded)
+    assert "Strict-Transport-Security" not in direct.headers  # anyone can send those headers
+    behind = app_factory(TRUSTED_PROXIES=1).test_client().get("/posts/", headers=forwarded)
+    assert behind.headers["Strict-Transport-Security"].startswith("max-age=")  # the proxy said HTTPS
+
+
+def test_trusted_proxies_and_external_url_are_read_from_the_environment():
+    from app.config import Config, ConfigError
+
+    base = {"APP_ENV": "testing"}
+    assert Config.from_env(base).TRUSTED_PROXIES == 0
+    config = Config.from_env({**base, "TRUSTED_PROXIES": "1", "EXTERNAL_URL": "https://club.example.org/"})
+    assert (config.TRUSTED_PROXIES, config.EXTERNAL_URL, config.SERVER_NAME, config.PREFERRED_URL_SCHEME) == \
+        (1, "https://club.example.org", "club.example.org", "https")
+    for bad in ({"TRUSTED_PROXIES": "all"}, {"EXTERNAL_URL": "club.example.org"},
+                {"EXTERNAL_URL": "https://club.example.org/path"}, {"EXTERNAL_URL": "ftp://x"}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            Config.from_env({**base, **bad})
+
+
+def test_the_dashboard_origin_check_uses_external_url_not_the_host_header(app_factory, make_user, redis_url):
+    app = app_factory(EXTERNAL_URL="https://club.example.org")
+    client = app.test_client()
+    sign_in_admin(client, make_user)
+    session = client.get_cookie("session")
+    # Host and Origin both forged (a DNS-rebinding page, a proxy passing any Host), the admin's cookie sent.
+    raw = app.test_client(use_cookies=False)
+    cookie = f"session={session.value}"
+    forged = {"Host": "evil.example", "Origin": "http://evil.example", "Cookie": cookie}
+    assert raw.post("/admin/rq/requeue/low", headers=forged).status_code == 403
+    real = {"Host": "club.example.org", "Origin": "https://club.example.org", "Cookie": cookie}
+    assert raw.post("/admin/rq/requeue/low", headers=real).status_code == 200
+
+
+def test_social_sign_in_redirect_uri_uses_external_url(app_factory):
+    app = app_factory(EXTERNAL_URL="https://club.example.org", KAKAO_CLIENT_ID="id", KAKAO_CLIENT_SECRET="secret",
+                      KAKAO_AUTHORIZE_URL="https://accounts.example/authorize")
+    response = app.test_client().get("/auth/social/kakao/login", headers={"Host": "evil.example"})
+    assert response.status_code == 302
+    from urllib.parse import parse_qs, urlsplit
+
+    redirect_uri = parse_qs(urlsplit(response.headers["Location"]).query)["redirect_uri"][0]
+    assert redirect_uri == "https://club.example.org/auth/social/kakao/callback"
+
+
+# -- /metrics, /healthz, /dev ---------------------------------------------------------------------
+
+def test_metrics_token_is_required_when_set(app_factory):
+    client = app_factory(METRICS_TOKEN="s3cret-token").test_client()
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
+    assert client.get("/metrics", headers={"Authorization": "Basic s3cret-token"}).status_code == 404
+    ok = client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
+    assert ok.status_code == 200 and "filmclub_cache_requests_total" in ok.get_data(as_text=True)
+
+
+def test_production_without_a_token_has_no_metrics_and_says_so(app_factory, caplog):
+    import logging
+
+    caplog.set_level(logging.WARNING)
+    app = app_factory(APP_ENV="production")
+    # The warning is given by create_app; the config mapping here sets APP_ENV after the environment.
+    from app.security.private_pages import init_private_pages
+
+    init_private_pages(app)
+    assert app.test_client().get("/metrics").status_code == 404
+    assert any("METRICS_TOKEN is not set" in r.getMessage() for r in caplog.records)
+
+
+def test_healthz_names_no_exception_text(app_factory):
+    app = app_factory(CACHE_REDIS_URL="redis://no-such-host.invalid:6390/1")
+    body = app.test_client().get("/healthz").get_data(as_text=True)
+    assert '"cache_redis":"down"' in body.replace(" ", "") and "no-such-host" not in body and "Error" not in body
+
+
+def test_dev_pages_only_in_development_and_only_from_loopback(app_factory, tmp_path):
+    testing = app_factory(DEV_MAIL_DIR=str(tmp_path), DEV_SMS_DIR=str(tmp_path)).test_client()
+    assert testing.get("/dev/mail").status_code == 404 and testing.get("/dev/sms").status_code == 404
+    development = app_factory(DEV_MAIL_DIR=str(tmp_path), DEV_SMS_DIR=str(tmp_path), APP_ENV="development")
+    client = development.test_client()
+    assert client.get("/dev/mail").status_code == 200 and client.get("/dev/sms").status_code == 200
+    assert client.get("/dev/mail", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    for outside in ("192.168.0.7", "10.1.2.3", "203.0.113.9"):
+        assert client.get("/dev/mail", environ_base={"REMOTE_ADDR": outside}).status_code == 404
+        assert client.get("/dev/sms", environ_base={"REMOTE_ADDR": outside}).status_code == 404

@@ -95,7 +95,8 @@ def test_healthz_is_degraded_with_200_when_a_delivery_is_overdue(app_factory):
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "degraded"
-    assert body["checks"]["deliveries"].startswith("overdue: 1 deliveries due and unsent for more than 600 s")
+    assert body["checks"]["deliveries"] == "degraded"
+    assert body["details"]["deliveries"].startswith("overdue: 1 deliveries due and unsent for more than 600 s")
     assert all(body["checks"][k] == "ok" for k in ("database", "queue_redis", "cache_redis"))
 
 

@@ -49,7 +49,7 @@ def test_sms_code_goes_to_the_console_backend_and_dev_page(app_factory, tmp_path
     from jobs.queues import ALL
     from jobs.worker import AppWorker
 
-    app = app_factory(DEV_SMS_DIR=str(tmp_path), SMS_BACKEND="console")
+    app = app_factory(DEV_SMS_DIR=str(tmp_path), SMS_BACKEND="console", APP_ENV="development")  # /dev/sms
     client = app.test_client()
     api_signup(client, channel="sms")
     AppWorker(list(ALL), connection=Redis.from_url(redis_url), app=app).work(burst=True)

@@ -9,6 +9,7 @@ from flask import abort, request
 from flask_login import current_user
 
 from app.extensions import login_manager
+from app.security.proxies import public_origin
 
 F = TypeVar("F", bound=Callable)
 
@@ -44,4 +45,4 @@ def same_origin() -> bool:
     if not source or source == "null":
         return False
     parts = urlsplit(source)
-    return f"{parts.scheme}://{parts.netloc}" == f"{request.scheme}://{request.host}"
+    return f"{parts.scheme}://{parts.netloc}" == public_origin()  # EXTERNAL_URL when set, never a forged Host

@@ -21,6 +21,7 @@ from app.auth.social_accounts import (SocialSignupError, account_to_link, create
                                       linked_user)
 from app.extensions import db
 from app.models.user import User
+from app.security.proxies import external_url_for
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def _enabled(name: str) -> social.ProviderSpec:
 def login(provider: str) -> Response:
     _enabled(provider)
     limits.enforce_address("RATELIMIT_LOGIN", "login")
-    return social.client(provider).authorize_redirect(url_for("social.callback", provider=provider, _external=True))
+    return social.client(provider).authorize_redirect(external_url_for("social.callback", provider=provider))
 
 
 @bp.get("/<provider>/callback")
