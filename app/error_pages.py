@@ -12,12 +12,15 @@ A view can offer a specific way forward by raising ``PageError`` with a link.
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, render_template, request, url_for
+from flask import Flask, Response, jsonify, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,24 @@ class PageError(HTTPException):
         self.link = link
 
 
+class APIError(Exception):
+    """An API error: its status, a message and, for invalid fields, their details."""
+
+    def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.details = status, message, details
+
+
+def error_response(status: int, message: str, details: list[dict[str, Any]] | None = None) -> Response:
+    """The API's error body: ``{"error", "status", "details"?}``."""
+    payload: dict[str, Any] = {"error": message, "status": status}
+    if details:
+        payload["details"] = details
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
 def register_error_pages(app: Flask) -> None:
     app.register_error_handler(HTTPException, _answer)
 
@@ -63,8 +84,6 @@ def _answer(exc: HTTPException) -> Response | HTTPException:
 
 
 def _json(exc: HTTPException) -> Response:
-    from app.api.errors import error_response
-
     if exc.code == 500:
         forget_failed_transaction()
         description = "internal error: it has been logged"
@@ -148,8 +167,6 @@ def _copy_headers(exc: HTTPException, response: Response) -> None:
 
 
 def forget_failed_transaction() -> None:
-    from app.extensions import db
-
     try:
         db.session.rollback()
     except Exception:

@@ -41,14 +41,10 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app
 from redis import Redis
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import (
-    AuthenticationError,
-    AuthorizationError,
-    ConnectionError,
-    ReadOnlyError,
-    TimeoutError,
-)
+from redis.exceptions import AuthenticationError, AuthorizationError, ConnectionError, ReadOnlyError, TimeoutError
 from redis.retry import Retry
+
+from app.redis_checks import check_queue_redis
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -320,14 +316,27 @@ class RedisClients:
                 max_backoff=app.config.get("REDIS_RETRY_MAX_BACKOFF", DEFAULT_MAX_BACKOFF),
             )
         if not state["checked"]:
-            from app.redis_checks import check_queue_redis_once
-
             state["checked"] = check_queue_redis_once(state["queue"], app.config["REDIS_URL"])
         return state["queue"]
 
 
 def queue_redis() -> Redis:
     """The queue Redis of the current app."""
-    from app.extensions import redis_clients
+    return RedisClients().queue()  # the clients live in the app's extensions, not in the object
 
-    return redis_clients.queue()
+
+def check_queue_redis_once(client: Redis, url: str) -> bool:
+    """The web's first-use check. True when done; False when Redis did not answer (checked next time).
+
+    Not tried while the client knows Redis is down (``Outage``, logged there).
+    """
+    outage = outage_of(client)
+    if outage is not None and outage.down:
+        return False
+    try:
+        with no_retries():  # best effort: the caller's own command still rides out a failover
+            check_queue_redis(client)
+        return True
+    except (ConnectionError, TimeoutError) as exc:
+        log.warning("queue Redis %s unreachable, start-up check postponed: %s", redact_url(url), exc)
+        return False

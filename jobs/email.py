@@ -5,10 +5,10 @@ import logging
 
 from flask import current_app
 
-from app.emails import welcome_delivery
 from app.extensions import db
-from app.models.user import User
 from app.models.delivery import Delivery
+from app.models.user import User
+from app.outbox import welcome_delivery
 from jobs.deliveries import send_claimed
 from jobs.mailer import PermanentMailError, SMTPConnection, SMTPSettings, TransientMailError
 

@@ -19,7 +19,11 @@ from app.models.delivery import PENDING, Delivery
 from app.models.screening import ACTIVE, Rsvp, Screening
 from app.models.types import utcnow
 from app.models.user import User
-from jobs.enqueue import enqueue_now
+from app.outbox import enqueue_now
+from jobs.email import send_email_delivery
+from jobs.mailer import TransientMailError
+from jobs.sms import send_sms_delivery
+from jobs.sms_backends import TransientSMSError
 
 QUEUE = "default"
 
@@ -80,11 +84,6 @@ def send_screening_notifications(day: str, screening_id: int) -> str:
     that must wait (a 4xx, the provider down) is given back while the others
     go on; the job then raises so RQ's retry sends what waited.
     """
-    from jobs.email import send_email_delivery
-    from jobs.mailer import TransientMailError
-    from jobs.sms import send_sms_delivery
-    from jobs.sms_backends import TransientSMSError
-
     senders = {"email": send_email_delivery, "sms": send_sms_delivery}
     rows = db.session.execute(
         select(Delivery.id, Delivery.channel).where(Delivery.idempotency_key.startswith(_key_prefix(date.fromisoformat(day),

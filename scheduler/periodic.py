@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from jobs.queues import ALL as ALL_QUEUES
+from app.outbox import ALL as ALL_QUEUES
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ def runner(app: Flask):
 @pytest.fixture
 def run_jobs(app: Flask, redis_url: str) -> Callable[[], None]:
     """Run every queued job through a real (forking) RQ worker in burst mode."""
-    from jobs.queues import ALL
+    from app.outbox import ALL
     from jobs.worker import AppWorker
 
     def run() -> None:

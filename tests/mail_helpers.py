@@ -111,7 +111,7 @@ def burst(app) -> None:
     """Run every queued job through a real forking worker built on ``app`` (its config), then stop."""
     from redis import Redis
 
-    from jobs.queues import ALL
+    from app.outbox import ALL
     from jobs.worker import AppWorker
 
     AppWorker(list(ALL), connection=Redis.from_url(app.config["REDIS_URL"]), app=app).work(

@@ -70,7 +70,7 @@ def test_on_demand_mail_is_sent_before_a_queued_bulk_send(app, client, make_user
     sign_in_admin(admin_client, make_user)
     add_members(app, 60)
     admin_client.post("/api/announcements", json={"subject": "Bulk", "body": "b"})
-    from jobs.queues import ALL
+    from app.outbox import ALL
     from jobs.worker import AppWorker
 
     redis = Redis.from_url(app.config["REDIS_URL"])

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.delivery import Delivery
-from jobs.queues import ALL
+from app.outbox import ALL
 from jobs.worker import AppWorker
 from tests.accounts_helpers import (api_signup, code_emails, code_from_email, code_from_text, latest_code,
                                     let_time_pass, texts)

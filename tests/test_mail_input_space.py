@@ -26,8 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import example, given, strategies as st
 from markupsafe import escape
 from redis import Redis
 from sqlalchemy import select, update
@@ -60,7 +59,7 @@ counter = itertools.count()
 
 
 def burst(app) -> None:
-    from jobs.queues import ALL
+    from app.outbox import ALL
     from jobs.worker import AppSimpleWorker
 
     AppSimpleWorker(list(ALL), connection=Redis.from_url(app.config["REDIS_URL"]), app=app).work(

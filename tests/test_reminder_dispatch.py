@@ -29,7 +29,7 @@ def setup(app, *, channel="email", phone_verified=True, status="active"):
 def test_member_who_chose_sms_gets_the_reminder_by_sms(app_factory, tmp_path, smtp, redis_url):
     from redis import Redis
 
-    from jobs.queues import ALL
+    from app.outbox import ALL
     from jobs.worker import AppWorker
     from scheduler.reminders import dispatch
 

@@ -46,7 +46,7 @@ def db_delivery_id(app, recipient: str) -> int:
 
 
 def test_sms_code_goes_to_the_console_backend_and_dev_page(app_factory, tmp_path, redis_url):
-    from jobs.queues import ALL
+    from app.outbox import ALL
     from jobs.worker import AppWorker
 
     app = app_factory(DEV_SMS_DIR=str(tmp_path), SMS_BACKEND="console")

@@ -32,7 +32,7 @@ def test_welcome_email_arrives_through_a_worker(app, client, smtp, run_jobs, red
 
 
 def test_job_is_not_enqueued_when_the_transaction_rolls_back(app, redis_url):
-    from jobs.enqueue import enqueue_after_commit
+    from app.outbox import enqueue_after_commit
 
     with app.app_context():
         enqueue_after_commit("jobs.email.send_welcome_email", 1, job_id="welcome-email-1")

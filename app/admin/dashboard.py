@@ -18,6 +18,7 @@ import logging
 from flask import Flask, abort, request
 
 from app.admin.access import admin_refusal, same_origin
+from app.extensions import csrf
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,6 @@ def init_dashboard(app: Flask) -> None:
         return
     import rq_dashboard
     from rq_dashboard.web import setup_rq_connection
-
-    from app.extensions import csrf
 
     app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
     app.config.setdefault("RQ_DASHBOARD_POLL_INTERVAL", 2500)

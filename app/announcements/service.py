@@ -18,8 +18,7 @@ from app.models.announcement import Announcement
 from app.models.delivery import EMAIL, FAILED, PENDING, SENDING, SENT, Delivery
 from app.models.types import utcnow
 from app.models.user import User
-from jobs.enqueue import enqueue_after_commit
-from jobs.queues import LOW
+from app.outbox import LOW, enqueue_after_commit
 
 KIND = "announcement"
 FAN_OUT = "jobs.announcements.fan_out"

@@ -11,12 +11,12 @@ from __future__ import annotations
 from flask import Response, jsonify
 from flask_login import current_user, login_required
 
-from app.accounts import limits, settings, verification
 from app.api import bp
 from app.api.account_schemas import AccountUpdate, ResendRequest, VerifyRequest
 from app.api.auth import user_json
 from app.api.errors import APIError, parse_json
-from app.auth.service import find_user_by_email, normalise_email
+from app.members import limits, settings, verification
+from app.members.service import find_user_by_email, normalise_email
 
 INVALID_CODE = ("this code is not valid: it is wrong, expired or already used, or too many wrong "
                 "attempts were made; check the email address or ask for a new code")

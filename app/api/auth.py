@@ -5,13 +5,12 @@ from flask import Response, jsonify
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts import limits, verification
-from app.accounts.contact import mask_phone
 from app.api import bp
 from app.api.errors import APIError, parse_json
 from app.api.schemas import LoginRequest, SignupRequest
-from app.auth import service
 from app.extensions import db
+from app.members import limits, service, verification
+from app.members.contact import mask_phone
 from app.models.user import CHANNEL_SMS, User
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 from flask_login import current_user, login_required
 
-from app.accounts.guards import verified_required
 from app.api import bp
 from app.api.errors import APIError, parse_json, parse_query
 from app.api.schemas import MAX_PAGE, PageQuery, PostCreate, PostUpdate
 from app.cache.versioned import CacheResult
 from app.extensions import db
+from app.members.access import verified_required
 from app.models.post import Post
 from app.posts import service
 from app.posts.queries import cached_list_page, cached_post_detail

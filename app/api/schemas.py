@@ -6,9 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from app.accounts.contact import normalise_phone
-from app.models.announcement import BODY_MAX_LENGTH as ANNOUNCEMENT_BODY_MAX
-from app.models.announcement import SUBJECT_MAX_LENGTH
+from app.members.contact import normalise_phone
+from app.models.announcement import BODY_MAX_LENGTH as ANNOUNCEMENT_BODY_MAX, SUBJECT_MAX_LENGTH
 from app.models.post import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.text_rules import MULTI_LINE, SINGLE_LINE
 

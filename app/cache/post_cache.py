@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.cache.versioned import VersionedCache
 from app.db_events import run_after_commit, transaction_state
+from app.extensions import cache, db
+from app.models.post import Post
 
 LISTS_NAMESPACE = "posts"
 
@@ -20,8 +22,6 @@ def detail_namespace(post_id: int) -> str:
 
 
 def init_post_cache(app: Flask) -> None:
-    from app.extensions import cache, db
-
     backend = app.extensions["cache"][cache]
     app.extensions["post_cache"] = VersionedCache(
         backend.client, prefix=app.config["CACHE_KEY_PREFIX"], ttl=app.config["CACHE_TTL"],
@@ -38,7 +38,6 @@ def post_cache(app: Flask | None = None) -> VersionedCache:
 
 def _collect_changed_posts(session: Session, flush_context) -> None:
     """After each flush, note changed posts; invalidate their entries after commit."""
-    from app.models.post import Post
 
     changed = {obj.id for obj in (*session.new, *session.dirty, *session.deleted) if isinstance(obj, Post)}
     if not changed:

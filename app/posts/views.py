@@ -7,9 +7,9 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.accounts.guards import verified_required
 from app.cache.versioned import CacheResult
 from app.extensions import db
+from app.members.access import verified_required
 from app.models.post import Post
 from app.posts import service
 from app.posts.forms import DeleteForm, PostForm

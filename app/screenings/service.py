@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models.screening import ACTIVE, CANCELLED, Rsvp, Screening
 from app.models.types import utcnow
 from app.models.user import User
-from scheduler import reminders
+from app.screenings import reminders
 
 
 class ScreeningError(Exception):

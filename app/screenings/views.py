@@ -12,8 +12,8 @@ from werkzeug.wrappers import Response
 from wtforms import DateTimeLocalField, IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, StopValidation
 
-from app.accounts.guards import refuse_unverified
 from app.extensions import db
+from app.members.access import refuse_unverified
 from app.models.screening import ACTIVE, Screening
 from app.models.types import utcnow
 from app.screenings import service

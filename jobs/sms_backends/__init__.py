@@ -46,14 +46,17 @@ def classify_http(status: int, detail: str, what: str) -> SMSError:
 def backend_from_config(config: Mapping) -> SMSBackend:
     name = config.get("SMS_BACKEND", "")
     if name == "console":
+        # Loaded when chosen: each backend imports this module's base classes.
         from jobs.sms_backends.console import ConsoleBackend
 
         return ConsoleBackend(config.get("DEV_SMS_DIR", ""))
     if name == "twilio":
+        # Loaded when chosen: each backend imports this module's base classes.
         from jobs.sms_backends.twilio import TwilioBackend
 
         return TwilioBackend.from_config(config)
     if name == "solapi":
+        # Loaded when chosen: each backend imports this module's base classes.
         from jobs.sms_backends.solapi import SolapiBackend
 
         return SolapiBackend.from_config(config)

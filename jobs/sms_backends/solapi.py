@@ -18,7 +18,7 @@ from typing import Mapping
 
 import requests
 
-from app.accounts.contact import national_digits
+from app.members.contact import national_digits
 from jobs.sms_backends import PermanentSMSError, SMSMessage, TransientSMSError, classify_http
 
 SEND_PATH = "/messages/v4/send"

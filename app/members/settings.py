@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts import limits, verification
-from app.accounts.contact import normalise_email
-from app.auth.service import find_user_by_email
 from app.extensions import db
+from app.members import limits, verification
+from app.members.contact import normalise_email
+from app.members.service import find_user_by_email
 from app.models.user import CHANNEL_EMAIL, CHANNEL_SMS, User
 
 

@@ -3,14 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.accounts import verification
-from app.accounts.contact import InvalidContact
-from app.accounts.contact import normalise_email as _normalise_email
-from app.emails import welcome_delivery
 from app.extensions import db
+from app.members import verification
+from app.members.contact import InvalidContact, normalise_email as _normalise_email
 from app.models.user import CHANNELS, User
-from jobs.enqueue import enqueue_after_commit
-from jobs.queues import DEFAULT
+from app.outbox import DEFAULT, enqueue_after_commit, welcome_delivery
 
 
 class EmailTaken(Exception):
@@ -35,7 +32,7 @@ def find_user_by_email(email: str) -> User | None:
 def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> User:
     """Create the member, their welcome email and a verification code on ``channel``.
 
-    ``phone`` is already E.164 (see ``app.accounts.contact``). Both jobs are
+    ``phone`` is already E.164 (see ``app.members.contact``). Both jobs are
     enqueued after the commit: the code on the ``high`` queue, the welcome email
     on ``default``.
     """

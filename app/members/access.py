@@ -1,11 +1,32 @@
-"""What an unverified member may not do (post now; RSVP once screenings exist)."""
+"""Who may do what: how a session cookie becomes a member, what 'not signed in' looks like, and
+what an unverified member may not do (post, RSVP)."""
 from __future__ import annotations
 
 from functools import wraps
 from typing import Callable, TypeVar
 
-from flask import request, url_for
+from flask import Flask, Response, redirect, request, url_for
 from flask_login import current_user
+
+from app.error_pages import APIError, PageError, error_response
+from app.extensions import db, login_manager
+from app.models.user import User
+
+
+def init_login(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized() -> Response:
+        if request.blueprint == "api" or request.path.startswith("/api/"):
+            return error_response(401, "sign in first (POST /api/auth/login)")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
 
 F = TypeVar("F", bound=Callable)
 
@@ -19,11 +40,7 @@ UNVERIFIED_PAGE = ("Verify your account first: enter the code we sent you when y
 def refuse_unverified(page_message: str = UNVERIFIED_PAGE) -> None:
     """403: as JSON under /api/, else a page whose link leads to entering the code."""
     if request.blueprint == "api":
-        from app.api.errors import APIError
-
         raise APIError(403, UNVERIFIED_MESSAGE)
-    from app.error_pages import PageError
-
     raise PageError(403, page_message, link=("Enter your code", url_for("accounts.verify")))
 
 
