@@ -21,19 +21,21 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping
 
 from flask import current_app, render_template
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.job import JobStatus
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Insert, Select, case, insert, literal, select
 
 from app.db_events import run_after_commit
 from app.extensions import db
-from app.models.delivery import EMAIL, Delivery
-from app.models.user import User
+from app.models.delivery import EMAIL, PENDING, SMS, Delivery
+from app.models.types import utcnow
+from app.models.user import CHANNEL_SMS, User
 from app.redis_clients import queue_redis
 
 log = logging.getLogger(__name__)
@@ -204,3 +206,38 @@ def welcome_delivery(user: User) -> Delivery:
     db.session.add(delivery)
     db.session.flush()
     return delivery
+
+
+# -- delivery rows for many members in one statement ------------------------------------
+# A member who chose SMS and verified their phone gets a text; everyone else an email.
+PREFERS_SMS = (User.notification_channel == CHANNEL_SMS) & User.phone_verified_at.is_not(None)
+
+
+def insert_deliveries(key: ColumnElement[str], kind: str, subject: str, body: str,
+                      rows: Callable[[Select], Select], *, by_preference: bool = True,
+                      announcement_id: int | None = None, now: datetime | None = None) -> Insert:
+    """``INSERT INTO deliveries ... SELECT``: one pending row per member that ``rows`` selects.
+
+    The one builder behind announcements, reminders and the daily notices. ``key`` is the
+    SQL expression of each row's idempotency key; ``rows`` adds the joins, filters and order
+    to a ``SELECT`` over ``User`` (and whatever ``key`` names). ``by_preference`` sends by the
+    member's channel (``PREFERS_SMS``), else by email. The statement is returned for the
+    caller to execute in its transaction.
+    """
+    now = now or utcnow()
+    values = {
+        "idempotency_key": key,
+        "channel": case((PREFERS_SMS, literal(SMS)), else_=literal(EMAIL)) if by_preference else literal(EMAIL),
+        "kind": literal(kind),
+        "recipient": case((PREFERS_SMS, User.phone), else_=User.email) if by_preference else User.email,
+        "user_id": User.id,
+        "subject": literal(subject),
+        "body": literal(body),
+        "status": literal(PENDING),
+        "attempts": literal(0),
+        "due_at": literal(now, Delivery.due_at.type),
+        "created_at": literal(now, Delivery.created_at.type),
+    }
+    if announcement_id is not None:
+        values["announcement_id"] = literal(announcement_id)
+    return insert(Delivery).from_select(list(values), rows(select(*values.values())))

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 
 from redis import Redis
-from redis.exceptions import ConnectionError, RedisError, ResponseError, TimeoutError
+from redis.exceptions import RedisError, ResponseError
 
 log = logging.getLogger(__name__)
 

@@ -24,14 +24,14 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
-from sqlalchemy import String, and_, case, cast, func, insert, literal, select, update
+from sqlalchemy import String, and_, cast, func, literal, select, update
 
 from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.screening import CANCELLED_REMINDER, DISPATCHED, PENDING, Reminder, Screening
 from app.models.types import utcnow
 from app.models.user import User
-from app.outbox import enqueue_deliveries
+from app.outbox import enqueue_deliveries, insert_deliveries
 from app.screenings.reminders import QUEUE
 
 log = logging.getLogger(__name__)
@@ -69,20 +69,11 @@ def dispatch(screening_id: int, lead_seconds: int | None, now: datetime | None =
     subject = f"Reminder: {screening.title} ({screening.film})"
     body = render_template("email/reminder.txt", screening=screening,
                            local_start=_local(screening.starts_at))
-    sms = (User.notification_channel == "sms") & User.phone_verified_at.is_not(None)
-    db.session.execute(insert(Delivery).from_select(
-        ["idempotency_key", "channel", "kind", "recipient", "user_id", "subject", "body", "status",
-         "attempts", "due_at", "created_at"],
-        select(literal("reminder:") + cast(Reminder.id, String),
-               case((sms, literal("sms")), else_=literal("email")),
-               literal("reminder"),
-               case((sms, User.phone), else_=User.email),
-               User.id, literal(subject), literal(body), literal("pending"), literal(0),
-               literal(now, type_=Delivery.__table__.c.due_at.type),
-               literal(now, type_=Delivery.__table__.c.created_at.type))
-        .join(User, User.id == Reminder.user_id)
-        .where(Reminder.dispatch_token == token)
-        .order_by(Reminder.id)))
+    key = literal("reminder:") + cast(Reminder.id, String)
+    db.session.execute(insert_deliveries(
+        key, "reminder", subject, body,
+        lambda rows: rows.join(User, User.id == Reminder.user_id).where(Reminder.dispatch_token == token)
+        .order_by(Reminder.id), now=now))
     db.session.commit()
     deliveries = db.session.execute(
         select(Delivery.id, Delivery.channel)
