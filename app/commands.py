@@ -7,14 +7,14 @@ import random
 from datetime import timedelta
 
 import click
-from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from app.extensions import cache, db
-from app.members.service import find_user_by_email, normalise_email
+from app.members.contact import InvalidContact, normalise_email
+from app.members.service import find_user_by_email
 from app.models.post import Post
 from app.models.types import utcnow
 from app.models.user import CHANNEL_EMAIL, User
@@ -85,8 +85,8 @@ def create_admin_command(email: str, password: str | None, name: str | None) -> 
     """Make EMAIL an admin who can use every admin page and post: create the account, or promote
     an existing member. The email address counts as verified (the operator vouches for it)."""
     try:
-        email = validate_email(email.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+        email = normalise_email(email)
+    except InvalidContact as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise click.BadParameter(f"must be at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password")

@@ -16,7 +16,8 @@ from app.api.account_schemas import AccountUpdate, ResendRequest, VerifyRequest
 from app.api.auth import user_json
 from app.api.errors import APIError, parse_json
 from app.members import limits, settings, verification
-from app.members.service import find_user_by_email, normalise_email
+from app.members.contact import normalise_email
+from app.members.service import find_user_by_email
 
 INVALID_CODE = ("this code is not valid: it is wrong, expired or already used, or too many wrong "
                 "attempts were made; check the email address or ask for a new code")
@@ -31,7 +32,7 @@ RESEND_ANSWER = "if an account with this email needs verifying, a new code is on
 def verify() -> Response:
     limits.enforce_address("RATELIMIT_VERIFY", "verify")
     data = parse_json(VerifyRequest)
-    email = normalise_email(data.email)
+    email = normalise_email(data.email, strict=False)
     limits.enforce("RATELIMIT_VERIFY", "verify-email", email, "for this email address")
     outcome = verification.check_code(find_user_by_email(email), data.code)
     if outcome is verification.Check.VOID:
@@ -47,7 +48,7 @@ def verify() -> Response:
 def resend_code() -> tuple[Response, int]:
     limits.enforce_address("RATELIMIT_SIGNUP", "resend")
     data = parse_json(ResendRequest)
-    email = normalise_email(data.email)
+    email = normalise_email(data.email, strict=False)
     verification.request_code(email, find_user_by_email(email), data.channel)
     return jsonify({"message": RESEND_ANSWER}), 202
 

@@ -70,11 +70,20 @@ def national_digits(e164: str) -> tuple[int, str]:
     return number.country_code, "".join(ch for ch in national if ch.isdigit())
 
 
-def normalise_email(raw: str) -> str:
-    """Validated (syntax only, no DNS) and lower-cased, so one address has one spelling."""
+def normalise_email(raw: str, *, strict: bool = True) -> str:
+    """Validated (syntax only, no DNS) and lower-cased, so one address has one spelling.
+
+    The one email normaliser. ``strict`` (sign-up, settings, create-admin) raises InvalidContact
+    saying what is wrong; a lookup (``strict=False``: sign-in, codes, rate-limit keys) never
+    fails: text that is not a valid address is compared trimmed and lower-cased, which finds
+    an address stored before validation, or nobody.
+    """
+    text = (raw or "").strip()
     try:
-        return validate_email((raw or "").strip(), check_deliverability=False).normalized.lower()
+        return validate_email(text, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
+        if not strict:
+            return text.lower()
         raise InvalidContact(str(exc)) from None
 
 

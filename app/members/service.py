@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.members import verification
-from app.members.contact import InvalidContact, normalise_email as _normalise_email
+from app.members.contact import normalise_email
 from app.models.user import CHANNELS, User
 from app.outbox import DEFAULT, enqueue_after_commit, welcome_delivery
 
@@ -18,15 +18,8 @@ class PhoneTaken(Exception):
     """Another member verified this mobile number: a verified number belongs to one member."""
 
 
-def normalise_email(email: str) -> str:
-    try:
-        return _normalise_email(email)
-    except InvalidContact:
-        return (email or "").strip().lower()
-
-
 def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email, strict=False)))
 
 
 def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> User:
@@ -42,7 +35,8 @@ def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> U
         raise EmailTaken(email)
     if verification.phone_taken(phone):
         raise PhoneTaken(phone)
-    user = User(email=normalise_email(email), name=name.strip(), phone=phone, notification_channel=channel)
+    user = User(email=normalise_email(email, strict=False), name=name.strip(), phone=phone,
+                notification_channel=channel)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()

@@ -11,9 +11,9 @@ from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.members import limits, service, settings, verification
-from app.members.contact import mask_phone
+from app.members.contact import mask_phone, normalise_email
 from app.members.forms import LoginForm, LogoutForm, ResendForm, SettingsForm, SignupForm, VerifyForm
-from app.members.service import find_user_by_email, normalise_email
+from app.members.service import find_user_by_email
 from app.members.settings import PHONE_TAKEN_PAGE
 from app.members.social import enabled_providers
 from app.models.social_account import SocialAccount
@@ -38,7 +38,7 @@ def signup() -> Response | tuple[str, int]:
         limits.enforce_address("RATELIMIT_SIGNUP", "signup")
     if form.validate_on_submit():
         channel = form.channel.data
-        email = service.normalise_email(form.email.data)
+        email = normalise_email(form.email.data, strict=False)
         try:
             if service.find_user_by_email(email) is None and not verification.phone_taken(form.phone.data):
                 verification.enforce_code_limits(email, channel, form.phone.data)
@@ -67,7 +67,7 @@ def login() -> Response | str:
     form = LoginForm()
     if request.method == "POST":
         limits.enforce_address("RATELIMIT_LOGIN", "login")
-        limits.enforce("RATELIMIT_LOGIN", "login-email", service.normalise_email(form.email.data or ""),
+        limits.enforce("RATELIMIT_LOGIN", "login-email", normalise_email(form.email.data or "", strict=False),
                        "for this account")
     if form.validate_on_submit():
         user = service.authenticate(form.email.data, form.password.data)
@@ -114,7 +114,7 @@ def verify() -> Response | tuple[str, int]:
     if request.method == "POST":
         limits.enforce_address("RATELIMIT_VERIFY", "verify")
     if form.validate_on_submit():
-        email = normalise_email(form.email.data)
+        email = normalise_email(form.email.data, strict=False)
         session[VERIFY_EMAIL_KEY] = email
         limits.enforce("RATELIMIT_VERIFY", "verify-email", email, "for this email address")
         outcome = verification.check_code(find_user_by_email(email), form.code.data.strip())
@@ -134,7 +134,7 @@ def resend() -> Response:
     if not form.validate_on_submit():
         flash("Enter your email address first, then ask for a new code.", "error")
         return redirect(url_for("accounts.verify"))
-    email = normalise_email(form.email.data)
+    email = normalise_email(form.email.data, strict=False)
     session[VERIFY_EMAIL_KEY] = email
     user = find_user_by_email(email)
     try:
