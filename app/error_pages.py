@@ -20,6 +20,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.exceptions import BAD_QUERY, CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, Refused
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,26 @@ def error_response(status: int, message: str, details: list[dict[str, Any]] | No
     return response
 
 
+# What each domain refusal (app.exceptions) is over HTTP.
+STATUS_FOR: dict[str, int] = {BAD_QUERY: 400, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, INVALID: 422}
+
+
+def status_for(exc: Refused) -> int:
+    return STATUS_FOR[exc.reason]
+
+
 def register_error_pages(app: Flask) -> None:
     app.register_error_handler(HTTPException, _answer)
+    app.register_error_handler(Refused, _refused)
+
+
+def _refused(exc: Refused) -> Response | tuple[str, int]:
+    """A domain refusal a view did not handle itself: its status from ``STATUS_FOR``."""
+    status = status_for(exc)
+    if request.path.startswith("/api/") or request.blueprint == "api":
+        details = [{"field": exc.field, "message": exc.message}] if exc.field else None
+        return error_response(status, exc.message, details)
+    return _page(PageError(status, exc.page_message))
 
 
 def _answer(exc: HTTPException) -> Response | HTTPException:

@@ -68,8 +68,3 @@ def parse_json(model: type[Model]) -> Model:
         raise APIError(422, "invalid input", validation_details(exc)) from None
 
 
-def parse_query(model: type[Model]) -> Model:
-    try:
-        return model.model_validate(request.args.to_dict())
-    except ValidationError as exc:
-        raise APIError(400, "invalid query parameters", validation_details(exc)) from None

@@ -41,15 +41,6 @@ class PostUpdate(Strict):
         return self
 
 
-MAX_PAGE = 1_000_000  # keeps the SQL offset within a 64-bit integer
-
-
-class PageQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    page: int = Field(default=1, ge=1, le=MAX_PAGE)
-    per_page: int = Field(default=20, ge=1)
-
-
 class SignupRequest(Strict):
     email: EmailStr
     name: Name
