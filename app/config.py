@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
+from app.exceptions import ConfigError
+
 ROOT_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = ROOT_DIR / "var"  # the default; FILMCLUB_VAR_DIR moves it (see var_dir)
 # Written by the development launcher (`make run`) with the URLs of the embedded
@@ -32,8 +34,6 @@ def services_env_file(environ: Mapping[str, str]) -> Path:
     return var_dir(environ) / "run" / "services.env"
 
 
-class ConfigError(RuntimeError):
-    """The environment does not describe a runnable configuration."""
 
 
 def _bool(value: str | None, default: bool = False) -> bool:

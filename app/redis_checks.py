@@ -19,16 +19,15 @@ import logging
 from dataclasses import dataclass
 
 from redis import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
+
+from app.exceptions import UnsupportedRedisError
 
 log = logging.getLogger(__name__)
 
 REQUIRED_POLICY = "noeviction"
 
 
-class UnsupportedRedisError(RedisError):
-    """The queue Redis cannot run RQ (cluster mode). A RedisError, so callers
-    that treat the queue as unavailable (enqueue, /healthz) report it."""
 
 
 @dataclass

@@ -44,6 +44,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import AuthenticationError, AuthorizationError, ConnectionError, ReadOnlyError, TimeoutError
 from redis.retry import Retry
 
+from app.exceptions import RedisNotConfigured, StopWaiting
 from app.redis_checks import check_queue_redis
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,6 @@ class Outage:
             log.warning("%s answers again, after %.0f s", self.label, time.monotonic() - since)
 
 
-class RedisNotConfigured(RuntimeError):
-    """REDIS_URL is empty: there is no queue server to talk to."""
 
 
 class _DoNotRetry(Exception):
@@ -174,8 +173,6 @@ class FailoverRetry(Retry):
             raise
 
 
-class StopWaiting(Exception):
-    """A stop was asked for while ``wait_out`` was waiting for Redis."""
 
 
 WAIT_OUT_FIRST_PAUSE = 0.5

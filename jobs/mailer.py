@@ -31,26 +31,8 @@ from typing import Mapping
 
 import idna
 
+from app.exceptions import MailError, PermanentMailError, TransientMailError, UnsendableMessage
 from app.text_rules import single_line_problem
-
-
-class MailError(Exception):
-    """Base class for sending failures.
-
-    ``session_usable`` is True when the server answered (and the session was
-    reset), so a batch can go on with the next recipient on the same
-    connection; False when the connection itself is gone.
-    """
-
-    session_usable = False
-
-
-class TransientMailError(MailError):
-    """Worth retrying later."""
-
-
-class PermanentMailError(MailError):
-    """The server refused this message for good."""
 
 
 @dataclass(frozen=True)
@@ -76,10 +58,6 @@ class SMTPSettings:
         )
 
 
-class UnsendableMessage(PermanentMailError):
-    """This row can never be sent as it is (bad address, bad header value); the session is untouched."""
-
-    session_usable = True
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from app.api import bp
 from app.api.account_schemas import AccountUpdate, ResendRequest, VerifyRequest
 from app.api.auth import user_json
 from app.api.errors import APIError, parse_json
+from app.error_pages import status_for
 from app.members import limits, settings, verification
 from app.members.contact import normalise_email
 from app.members.service import find_user_by_email
@@ -68,5 +69,5 @@ def update_account() -> Response:
                                           channel=data.notification_channel,
                                           current_password=data.current_password)
     except settings.SettingsError as exc:
-        raise APIError(exc.status, exc.message) from None
+        raise APIError(status_for(exc), exc.message) from None
     return jsonify({"user": user_json(current_user), "message": "; ".join(changes.messages) or "no change"})

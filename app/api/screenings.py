@@ -8,6 +8,7 @@ from sqlalchemy import select
 from app.api import bp
 from app.api.errors import APIError, parse_json
 from app.api.screening_schemas import ScreeningCreate, ScreeningUpdate
+from app.error_pages import status_for
 from app.extensions import db
 from app.members.access import admin_required, require_verified
 from app.models.screening import ACTIVE, Screening
@@ -30,7 +31,7 @@ def _service_call(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except service.ScreeningError as exc:
         db.session.rollback()
-        raise APIError(exc.status, exc.message) from None
+        raise APIError(status_for(exc), exc.message) from None
 
 
 @bp.get("/screenings")

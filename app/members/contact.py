@@ -14,14 +14,14 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from phonenumbers import NumberParseException, PhoneNumberType
 
+from app.exceptions import InvalidContact
+
 MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 SEPARATORS = set("+-.()/")
 # What people type before an extension: "ext. 12", "x12", "#12", ",12", ";ext=12", "내선 12" (Korean).
 EXTENSION_MARK = re.compile(r"(?i)(\bext|extension|[0-9)]\s*x\s*[0-9]|[#,;]|내선)")
 
 
-class InvalidContact(ValueError):
-    """A phone number or email address that cannot be used; the message says why."""
 
 
 def default_region() -> str:

@@ -3,19 +3,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app.exceptions import EmailTaken, PhoneTaken
 from app.extensions import db
 from app.members import verification
 from app.members.contact import normalise_email
 from app.models.user import CHANNELS, User
 from app.outbox import DEFAULT, enqueue_after_commit, welcome_delivery
-
-
-class EmailTaken(Exception):
-    """An account with this email exists."""
-
-
-class PhoneTaken(Exception):
-    """Another member verified this mobile number: a verified number belongs to one member."""
 
 
 def find_user_by_email(email: str) -> User | None:

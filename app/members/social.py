@@ -22,6 +22,7 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from app.exceptions import ProfileError, SocialSignupError
 from app.extensions import db
 from app.members import verification
 from app.members.contact import InvalidContact, normalise_email
@@ -70,8 +71,6 @@ class SocialProfile:
         return dict(vars(self))
 
 
-class ProfileError(ValueError):
-    """The provider's answer is not a usable profile."""
 
 
 def _resolved(app: Flask, spec: ProviderSpec) -> ProviderSpec:
@@ -142,8 +141,6 @@ def parse_profile(name: str, data: dict[str, Any]) -> SocialProfile:
     raise ProfileError(f"unknown provider {name}")
 
 
-class SocialSignupError(Exception):
-    """The sign-in cannot go on; the message says what the member can do."""
 
 
 def linked_user(profile: SocialProfile) -> User | None:

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from app.error_pages import status_for
 from app.extensions import db
 from app.members import limits, service, settings, verification
 from app.members.contact import mask_phone, normalise_email
@@ -173,7 +174,7 @@ def account_settings() -> Response | tuple[str, int]:
             db.session.rollback()
             target = getattr(form, exc.field).errors if exc.field else form.form_errors
             target.append(exc.page_message)
-            status = exc.status
+            status = status_for(exc)
         except limits.RateLimited as exc:
             db.session.rollback()
             form.form_errors.append(f"A code was sent a moment ago: please wait {limits.wait_phrase(exc.retry_after)} "

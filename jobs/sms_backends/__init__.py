@@ -11,17 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Protocol
 
-
-class SMSError(Exception):
-    """Base class for sending failures."""
-
-
-class TransientSMSError(SMSError):
-    """Worth retrying later."""
-
-
-class PermanentSMSError(SMSError):
-    """The provider refused this message for good."""
+from app.exceptions import PermanentSMSError, SMSError, TransientSMSError
 
 
 @dataclass(frozen=True)
