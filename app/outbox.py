@@ -31,6 +31,7 @@ from rq import Queue, Retry
 from rq.job import JobStatus
 from sqlalchemy import ColumnElement, Insert, Select, case, insert, literal, select
 
+from app import defaults
 from app.db_events import run_after_commit
 from app.extensions import db
 from app.models.delivery import EMAIL, PENDING, SMS, Delivery
@@ -49,20 +50,18 @@ ALL = (HIGH, DEFAULT, LOW)
 
 
 # -- enqueue by dotted path, after commit ---------------------------------------------
-# Transient failures (SMTP down, 4xx) are retried with growing delays.
-DEFAULT_RETRY = Retry(max=5, interval=[5, 30, 120, 600, 1800])
-
-
 def enqueue_now(func_path: str, *args: Any, job_id: str, queue: str = DEFAULT,
-                retry: Retry | None = DEFAULT_RETRY, **options: Any) -> bool:
+                retry: Retry | None = None, **options: Any) -> bool:
     """Put a job on the queue. Returns False (and logs) if the queue Redis is unreachable.
 
     Callers that must not lose work keep it in the database first (a delivery
     row); the sweeper enqueues it again later, so a False here is a delay.
+    ``retry`` defaults to ``mail_retry``: every send job, single or batch, retries at
+    ``MAIL_RETRY_INTERVALS``.
     """
     try:
         Queue(queue, connection=queue_redis()).enqueue(
-            func_path, *args, job_id=job_id, retry=retry, **options
+            func_path, *args, job_id=job_id, retry=retry or mail_retry(current_app.config), **options
         )
         return True
     except RedisError as exc:
@@ -77,10 +76,6 @@ def enqueue_after_commit(func_path: str, *args: Any, job_id: str, queue: str = D
 
 # -- email batches ----------------------------------------------------------------------
 SEND_EMAIL_BATCH = "jobs.mail_batch.send_email_batch"
-BATCH_TIMEOUT = 1800        # seconds: 100 slow SMTP sends fit with room to spare
-BATCH_RESULT_TTL = 3600     # keep finished batches visible in rq info / the dashboard for an hour
-# A retry scheduled this long ago and not yet run is taken as lost (no scheduler running).
-OVERDUE_RETRY_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -107,7 +102,7 @@ def batches_for_ids(ids: Iterable[int], size: int) -> list[Batch]:
 
 
 def mail_retry(config: Mapping) -> Retry:
-    intervals = list(config.get("MAIL_RETRY_INTERVALS") or [5, 30, 120, 600, 1800])
+    intervals = list(config["MAIL_RETRY_INTERVALS"])
     return Retry(max=len(intervals), interval=intervals)
 
 
@@ -128,7 +123,7 @@ def _waiting(redis: Redis, queue: Queue, batches: list[Batch]) -> set[str]:
         if status == JobStatus.QUEUED.value and position is not None:
             waiting.add(batch.job_id)
         elif status == JobStatus.SCHEDULED.value and scheduled_at is not None \
-                and scheduled_at > now - OVERDUE_RETRY_SECONDS:
+                and scheduled_at > now - defaults.OVERDUE_RETRY_SECONDS:
             waiting.add(batch.job_id)
     return waiting
 
@@ -149,7 +144,7 @@ def enqueue_batches(redis: Redis, queue_name: str, batches: list[Batch], config:
         chunk = todo[start:start + 500]
         queue.enqueue_many([
             Queue.prepare_data(SEND_EMAIL_BATCH, args=(b.first_id, b.last_id), job_id=b.job_id,
-                               timeout=BATCH_TIMEOUT, result_ttl=BATCH_RESULT_TTL, retry=retry,
+                               timeout=defaults.BATCH_TIMEOUT, result_ttl=defaults.BATCH_RESULT_TTL, retry=retry,
                                description=f"email deliveries {b.first_id}..{b.last_id}")
             for b in chunk
         ])

@@ -25,6 +25,7 @@ from typing import Callable
 from flask import current_app
 from sqlalchemy import ColumnElement, Connection, Dialect, and_, bindparam, null, or_, update
 
+from app import defaults
 from app.extensions import db
 from app.models.delivery import EMAIL, FAILED, PENDING, SENDING, SENT, Delivery
 from app.models.types import utcnow
@@ -32,13 +33,11 @@ from jobs.claim_heartbeat import ClaimHeartbeat
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
-RETRY_SINGLE_IN = timedelta(seconds=30)  # a single message given back after a transient error
 
 
 def stale_claim() -> timedelta:
     """How long a claim holds without a heartbeat before the row counts as abandoned (config, default 30 s)."""
-    return timedelta(seconds=current_app.config.get("DELIVERY_STALE_CLAIM_SECONDS", 30))
+    return timedelta(seconds=current_app.config["DELIVERY_STALE_CLAIM_SECONDS"])
 
 
 def claimable(now: datetime) -> ColumnElement[bool]:
@@ -137,7 +136,7 @@ def send_claimed(delivery_id: int, send: Callable[[ClaimedRow], str],
         mark_row_failed(row.id, token, str(exc))
         return f"failed: {exc}"
     except transient as exc:
-        release_row(row, token, str(exc), due_at=utcnow() + RETRY_SINGLE_IN)
+        release_row(row, token, str(exc), due_at=utcnow() + timedelta(seconds=defaults.DELIVERY_RETRY_IN))
         raise
     except Exception as exc:
         log.exception("delivery %s could not be sent", delivery_id)
@@ -276,8 +275,8 @@ def mark_row_failed(delivery_id: int, token: datetime, reason: str) -> bool:
 
 
 def release_row(row: ClaimedRow, token: datetime, reason: str, due_at: datetime | None = None) -> bool:
-    """Give a claimed row back after a transient error (failed for good past MAX_ATTEMPTS)."""
-    if row.attempts >= MAX_ATTEMPTS:
+    """Give a claimed row back after a transient error (failed for good past DELIVERY_MAX_ATTEMPTS)."""
+    if row.attempts >= defaults.DELIVERY_MAX_ATTEMPTS:
         return mark_row_failed(row.id, token, f"gave up after {row.attempts} attempts: {reason}")
     return _update_claimed(row.id, token, status=PENDING, last_error=reason[:2000],
                            due_at=due_at or utcnow())

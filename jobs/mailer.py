@@ -53,8 +53,8 @@ class SMTPSettings:
         return cls(
             host=config["MAIL_SERVER"], port=int(config["MAIL_PORT"]),
             use_tls=bool(config["MAIL_USE_TLS"]), use_ssl=bool(config["MAIL_USE_SSL"]),
-            username=config.get("MAIL_USERNAME", ""), password=config.get("MAIL_PASSWORD", ""),
-            timeout=float(config.get("MAIL_TIMEOUT", 10.0)), sender=config["MAIL_DEFAULT_SENDER"],
+            username=config["MAIL_USERNAME"], password=config["MAIL_PASSWORD"],
+            timeout=float(config["MAIL_TIMEOUT"]), sender=config["MAIL_DEFAULT_SENDER"],
         )
 
 

@@ -95,7 +95,7 @@ class Overdue:
 def overdue_deliveries() -> Overdue:
     """One query on the partial index of unsent rows (``status``, ``due_at``)."""
     now = utcnow()
-    limit = now - timedelta(seconds=current_app.config.get("DELIVERY_OVERDUE_SECONDS", 600))
+    limit = now - timedelta(seconds=current_app.config["DELIVERY_OVERDUE_SECONDS"])
     count, oldest = db.session.execute(
         select(func.count(), func.min(Delivery.due_at))
         .where(Delivery.status.in_((PENDING, SENDING)), Delivery.due_at < limit)).one()

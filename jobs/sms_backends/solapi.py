@@ -45,8 +45,8 @@ class SolapiBackend:
     @classmethod
     def from_config(cls, config: Mapping) -> "SolapiBackend":
         return cls(config.get("SOLAPI_API_KEY", ""), config.get("SOLAPI_API_SECRET", ""),
-                   config.get("SMS_SENDER", ""), config.get("SOLAPI_API_BASE", "https://api.solapi.com"),
-                   float(config.get("SMS_TIMEOUT", 10.0)))
+                   config.get("SMS_SENDER", ""), config["SOLAPI_API_BASE"],
+                   float(config["SMS_TIMEOUT"]))
 
     def payload(self, message: SMSMessage) -> dict:
         country, digits = national_digits(message.to)
