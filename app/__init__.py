@@ -8,11 +8,12 @@ from typing import Any, Mapping
 from flask import Flask
 
 from app import db_events
-from app.cache.post_cache import init_post_cache
 from app.commands import register_commands
 from app.config import ROOT_DIR, Config
 from app.db_sqlite import configure_sqlite
-from app.extensions import cache, csrf, db, login_manager, migrate, redis_clients
+# ``cache`` would be shadowed by the ``app.cache`` package once it is imported: named apart here.
+from app.extensions import cache as flask_cache, csrf, db, login_manager, migrate, redis_clients
+from app.posts.cache import init_post_cache
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -45,7 +46,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     redis_clients.init_app(app)
-    cache.init_app(app, config={
+    flask_cache.init_app(app, config={
         "CACHE_TYPE": "app.cache.backend.JSONRedisCache",
         "CACHE_REDIS_URL": app.config["CACHE_REDIS_URL"],
         "CACHE_REDIS_TIMEOUT": app.config["CACHE_REDIS_TIMEOUT"],

@@ -12,11 +12,11 @@ from typing import Mapping
 from flask import current_app
 from sqlalchemy import func, select
 
-from app.cache.post_cache import LISTS_NAMESPACE, detail_namespace, post_cache
 from app.cache.versioned import CacheResult
 from app.exceptions import BadQuery
 from app.extensions import db
 from app.models.post import Post
+from app.posts.cache import LISTS_NAMESPACE, detail_namespace, post_cache
 
 
 def _dumps(value: object) -> bytes:
