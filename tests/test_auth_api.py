@@ -1,5 +1,5 @@
 """Sign-up, sign-in and sign-out over JSON."""
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 def signup(client, **fields):

@@ -24,8 +24,8 @@ from sqlalchemy import insert, select
 from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.types import utcnow
-from tests.mail_helpers import WorkerProcess, add_members, sign_in_admin, statuses, worker_env
-from tests.smtp import SMTPServer
+from tests.helpers.mail import WorkerProcess, add_members, sign_in_admin, statuses, worker_env
+from tests.helpers.smtp import SMTPServer
 
 HANGUL_LOCAL = "민지@members.example"
 IDN_DOMAIN = "jisoo@영화.example"

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models.post import Post
 from app.posts.cache import LISTS_NAMESPACE, post_cache
 from app.posts.queries import list_page_bytes
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 @pytest.fixture

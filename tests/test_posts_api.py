@@ -1,5 +1,5 @@
 """The posts JSON API: reads, writes, and bad input answered with a clear 4xx."""
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 def create(client, title="A night of Ozu", body="Tokyo Story at 7pm."):
