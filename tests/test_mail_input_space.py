@@ -26,8 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given
-from hypothesis import strategies as st
+from hypothesis import example, given, strategies as st
 from markupsafe import escape
 from redis import Redis
 from sqlalchemy import select, update
@@ -36,8 +35,8 @@ from app.extensions import db
 from app.models.announcement import Announcement
 from app.models.delivery import Delivery
 from app.models.types import utcnow
-from tests.conftest import login
-from tests.mail_helpers import mail_text, sign_in_admin
+from tests.helpers.web import login
+from tests.helpers.mail import mail_text, sign_in_admin
 
 TROUBLE = ["\r", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029", "\t", "\x00", "\x1b",
            " ", "  ", " =?utf-8?q?x?= ", "=?utf-8?b?eA==?=", "\ufeff", "\u200d", "한", "🎬", "x" * 80]
@@ -60,7 +59,7 @@ counter = itertools.count()
 
 
 def burst(app) -> None:
-    from jobs.queues import ALL
+    from app.outbox import ALL
     from jobs.worker import AppSimpleWorker
 
     AppSimpleWorker(list(ALL), connection=Redis.from_url(app.config["REDIS_URL"]), app=app).work(
