@@ -37,6 +37,20 @@ import threading
 import time
 from pathlib import Path
 
+from redis import Redis
+
+from app import create_app
+from app.config import normalise_database_url
+from app.extensions import db
+from app.safe_jobs import JSONQueue
+from app.models.delivery import Delivery
+from app.models.types import utcnow
+from app.models.user import User
+from bench.databases import Database, databases
+from bench.smtp_sink import SMTPSink
+from deploy.local.redis_server import RedisServer, free_port
+from jobs.mailer import SMTPConnection, SMTPSettings, build_message
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 0.8
 # The limit and the announcement send the same message, so only the sending machinery differs.
@@ -63,8 +77,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 # --- the limit: plain senders ----------------------------------------------------------------
 
 def _plain_sender(port: int, count: int, offset: int, start: multiprocessing.synchronize.Event) -> None:
-    from jobs.mailer import SMTPConnection, SMTPSettings, build_message
-
     settings = SMTPSettings(host="127.0.0.1", port=port, sender="Film Club <noreply@filmclub.example>")
     start.wait()
     with SMTPConnection(settings) as connection:
@@ -181,8 +193,6 @@ def stop_processes(processes, timeout: float = 15) -> None:
 
 
 def close_database(app) -> None:
-    from app.extensions import db
-
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -201,9 +211,6 @@ def _wait_for_workers(redis, count: int, timeout: float = 60) -> None:
 def _wait_until_sent(app, total: int, where, timeout: float = 300) -> None:
     from sqlalchemy import func, select
 
-    from app.extensions import db
-    from app.models.delivery import Delivery
-
     deadline = time.monotonic() + timeout
     with app.app_context():
         while True:
@@ -219,9 +226,6 @@ def _wait_until_sent(app, total: int, where, timeout: float = 300) -> None:
 def _last_sent_at(app, where) -> float:
     from sqlalchemy import func, select
 
-    from app.extensions import db
-    from app.models.delivery import Delivery
-
     with app.app_context():
         failed = db.session.scalar(select(func.count()).where(where, Delivery.status != "sent"))
         if failed:
@@ -231,7 +235,6 @@ def _last_sent_at(app, where) -> float:
 
 def measure_announcement(app, members: int) -> tuple[float, float, int]:
     """(messages/s request-to-last-delivery, request ms, recipients)."""
-    from app.models.delivery import Delivery
 
     client = app.test_client()
     response = client.post("/api/auth/login", json={"email": "bench-admin@example.com", "password": "bench-password"})
@@ -247,12 +250,7 @@ def measure_announcement(app, members: int) -> tuple[float, float, int]:
 
 
 def measure_job_per_email(app, redis, count: int) -> float:
-    from app.safe_jobs import JSONQueue
     from sqlalchemy import insert, select
-
-    from app.extensions import db
-    from app.models.delivery import Delivery
-    from app.models.types import utcnow
 
     with app.app_context():
         now = utcnow()
@@ -275,9 +273,6 @@ def measure_job_per_email(app, redis, count: int) -> float:
 
 def _prepare_database(app, members: int) -> None:
     from sqlalchemy import insert
-
-    from app.extensions import db
-    from app.models.user import User
 
     with app.app_context():
         db.drop_all()
@@ -343,7 +338,6 @@ def _figures(rates: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     os.environ.setdefault("APP_ENV", "testing")
-    from bench.databases import Database, databases
 
     with tempfile.TemporaryDirectory(prefix="mail-bench-") as tmp:
         targets = ([Database("given", args.database_url)] if args.database_url
@@ -357,13 +351,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace) -> None:
-    from redis import Redis
-
-    from app import create_app
-    from app.config import normalise_database_url
-    from bench.smtp_sink import SMTPSink
-    from deploy.local.redis_server import RedisServer, free_port
-
     workers_n = max(1, args.workers)
     with RedisServer(tmp / f"redis-{free_port()}", appendonly=False) as redis_server, SMTPSink(free_port()) as sink:
         print(f"mail benchmark: {args.recipients} recipients, {workers_n} worker(s), "

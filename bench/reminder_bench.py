@@ -19,13 +19,27 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
+
+from redis import Redis
+
+from app import create_app
+from app.extensions import db
+from app.models.delivery import Delivery
+from app.models.screening import Reminder, Rsvp
+from app.models.types import utcnow
+from app.models.user import User
+from app.screenings import service
+from app.screenings.reminders import bulk_add_reminders
+from bench.mail_bench import (_start_workers, _wait_for_workers, _worker_env, close_database, measure_announcement,
+                              measure_limit, stop_processes)
+from bench.smtp_sink import SMTPSink
+from deploy.local.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LATENESS_TARGET_P99 = 1.5
@@ -46,10 +60,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def _members(app, count: int) -> list[int]:
     from sqlalchemy import insert, select
 
-    from app.extensions import db
-    from app.models.types import utcnow
-    from app.models.user import User
-
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -65,13 +75,6 @@ def _members(app, count: int) -> list[int]:
 def _screening_with_rsvps(app, user_ids: list[int], starts_in: float) -> tuple[int, float, float]:
     """Create the screening and RSVPs; returns (screening id, reminder due epoch, seconds to create reminders)."""
     from sqlalchemy import insert, select
-
-    from app.extensions import db
-    from app.models.screening import Rsvp
-    from app.models.types import utcnow
-    from app.models.user import User
-    from app.screenings import service
-    from scheduler.reminders import bulk_add_reminders
 
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.is_admin.is_(True)))
@@ -90,10 +93,6 @@ def _screening_with_rsvps(app, user_ids: list[int], starts_in: float) -> tuple[i
 
 def _sent_times(app, screening_id: int, expected: int, timeout: float) -> list[float]:
     from sqlalchemy import String, cast, func, literal, select
-
-    from app.extensions import db
-    from app.models.delivery import Delivery
-    from app.models.screening import Reminder
 
     key = literal("reminder:") + cast(Reminder.id, String)
     query = (select(Delivery.sent_at).join(Reminder, Delivery.idempotency_key == key)
@@ -118,14 +117,6 @@ def _percentile(values: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     os.environ.setdefault("APP_ENV", "testing")
-    from redis import Redis
-
-    from app import create_app
-    from bench.mail_bench import (_start_workers, _wait_for_workers, _worker_env, close_database, measure_announcement,
-                                  measure_limit, stop_processes)
-    from bench.smtp_sink import SMTPSink
-    from deploy.local.redis_server import RedisServer, free_port
-
     with tempfile.TemporaryDirectory(prefix="reminder-bench-") as tmp, \
             RedisServer(Path(tmp) / "redis", appendonly=False) as redis_server, \
             SMTPSink(free_port()) as sink:

@@ -50,9 +50,7 @@ import time
 from typing import Any, Callable, TypeVar
 
 from flask import Flask
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import ConnectionError as RedisConnectionError, RedisError, TimeoutError as RedisTimeoutError
 from rq import SimpleWorker, Worker, worker_registration
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
@@ -60,6 +58,10 @@ from rq.job import Job
 from rq.queue import Queue
 from rq.scheduler import RQScheduler
 
+from app import create_app
+from app.extensions import db
+from app.redis_checks import check_queue_redis
+from app.redis_clients import StopWaiting, add_failover_retry, outage_of, pause, wait_out
 from app.safe_jobs import SERIALIZER, JSONJob, JSONQueue
 
 T = TypeVar("T")
@@ -83,8 +85,6 @@ def ride_out(call: Callable[[], T], connection: Any, stop_requested: Callable[[]
              on_outage: Callable[[], None] | None = None) -> T:
     """``call()`` until the queue Redis answers (``app.redis_clients.wait_out``); rq's
     StopRequested if a stop comes first."""
-    from app.redis_clients import StopWaiting, wait_out
-
     try:
         return wait_out(call, connection, stop_requested, on_outage)
     except StopWaiting as exc:
@@ -92,8 +92,6 @@ def ride_out(call: Callable[[], T], connection: Any, stop_requested: Callable[[]
 
 
 def _note_outage(connection: Any, exc: BaseException) -> None:
-    from app.redis_clients import outage_of
-
     outage = outage_of(connection)
     if outage is not None:
         outage.begin(exc)
@@ -116,8 +114,6 @@ class WorkerScheduler(RQScheduler):
 
     def work(self) -> None:
         """rq's loop (in the forked process), with the two changes above."""
-        from app.redis_clients import pause
-
         _ask_for_signal_when_parent_dies(signal.SIGTERM)
         if os.getppid() != getattr(self, "_worker_pid", os.getppid()):
             return  # the worker died before the request was made
@@ -150,8 +146,6 @@ class _AppContextMixin:
     def _init_app(self, app: Flask | None) -> None:
         self._json_jobs_only()
         if app is None:
-            from app import create_app
-
             app = create_app()
         # rq's CLI logs through its own handler; don't print every line twice.
         logging.getLogger("rq").propagate = False
@@ -176,9 +170,6 @@ class _AppContextMixin:
             queue.job_class = JSONJob
 
     def _check_queue_redis(self) -> None:
-        from app.redis_checks import check_queue_redis
-        from app.redis_clients import add_failover_retry
-
         connection = self.connection  # type: ignore[attr-defined]
         add_failover_retry(connection, self.app.config["REDIS_RETRIES"], self.app.config["REDIS_RETRY_MAX_BACKOFF"])
         check_queue_redis(connection)
@@ -296,8 +287,6 @@ class AppWorker(_AppContextMixin, Worker):
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         # In the forked horse: forget the parent's pooled DB connections.
-        from app.extensions import db
-
         with self.app.app_context():
             db.engine.dispose(close=False)
         super().main_work_horse(job, queue)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import login
-from tests.mail_helpers import sign_in_admin
+from tests.helpers.web import login
+from tests.helpers.mail import sign_in_admin
 
 
 def make_screening(client) -> int:

@@ -9,8 +9,8 @@ import pytest
 from redis import Redis
 
 from app.cache.post_cache import post_cache
-from tests.conftest import login
-from tests.mail_helpers import sign_in_admin
+from tests.helpers.web import login
+from tests.helpers.mail import sign_in_admin
 
 BEYOND_64_BITS = 2**63  # one more than the largest id a database column holds
 

@@ -20,8 +20,8 @@ from redis import Redis
 from rq import Queue
 
 from app.safe_jobs import JOB_FUNCTIONS, JSONJob
-from tests.mail_helpers import sign_in_admin
-from tests.processes import Processes, process_env, wait_for
+from tests.helpers.mail import sign_in_admin
+from tests.helpers.processes import Processes, process_env, wait_for
 
 
 class _RunsOnUnpickle:

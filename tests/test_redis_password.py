@@ -13,7 +13,7 @@ from redis.exceptions import AuthenticationError, ResponseError
 from app.security.redis_password import open_to_the_network, warn_if_open
 from deploy.local.redis_password import embedded_redis_config, embedded_redis_password
 from deploy.local.redis_server import find_redis_binary, free_port
-from tests.processes import Launcher, wait_for
+from tests.helpers.processes import Launcher, wait_for
 
 
 def mode(path: Path) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import Launcher, wait_for
+from tests.helpers.processes import Launcher, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW_CLIENTS = 50

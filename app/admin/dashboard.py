@@ -14,10 +14,16 @@ cannot send our token); the origin rule replaces it.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
 
-from app.admin.access import admin_refusal, same_origin
+from app.admin.dashboard_input import init_dashboard_input
+from app.admin.dashboard_text import init_dashboard_text
+from app.extensions import csrf
+from app.members.access import admin_refusal
+from app.safe_jobs import SERIALIZER, JSONJob, JSONQueue, requeue_job
+from app.security.proxies import public_origin
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +39,6 @@ def init_dashboard(app: Flask) -> None:
     import rq_dashboard
     from rq_dashboard.web import setup_rq_connection
 
-    from app.extensions import csrf
-
     _json_jobs_only()
     app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
     app.config.setdefault("RQ_DASHBOARD_POLL_INTERVAL", 2500)
@@ -44,9 +48,6 @@ def init_dashboard(app: Flask) -> None:
     # On the app, not on rq_dashboard.blueprint: that blueprint object is shared
     # by every app in the process, and its hooks would pile up per create_app().
     app.before_request(_guard_dashboard)
-    from app.admin.dashboard_input import init_dashboard_input
-    from app.admin.dashboard_text import init_dashboard_text
-
     init_dashboard_input(app)  # bad URL parts are 404s, not crashes in its views
     init_dashboard_text(app)  # its JSON is escaped: the dashboard's templates do not escape
 
@@ -60,9 +61,7 @@ def _json_jobs_only() -> None:
     views use are pointed at the JSON classes (the same for every app in the
     process, which is what every app wants).
     """
-    from rq_dashboard import web
-
-    from app.safe_jobs import SERIALIZER, JSONJob, JSONQueue, requeue_job
+    from rq_dashboard import web  # imported only when the dashboard is mounted, as above
 
     web.config.serializer = SERIALIZER
     web.Job = JSONJob
@@ -80,3 +79,17 @@ def _guard_dashboard():
     if writes and not same_origin():
         abort(403, "cross-site request refused: the dashboard's actions must come from its own pages")
     return None
+
+
+def same_origin() -> bool:
+    """True if the browser says the request comes from a page of this site.
+
+    Browsers send ``Origin`` on every POST/DELETE (fetch, XHR and forms alike);
+    older ones may send only ``Referer``. A request with neither is refused:
+    a state change must prove where it comes from.
+    """
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return False
+    parts = urlsplit(source)
+    return f"{parts.scheme}://{parts.netloc}" == public_origin()  # EXTERNAL_URL when set, never a forged Host

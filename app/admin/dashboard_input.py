@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from flask import Flask, abort, current_app, request
 
+from app.safe_jobs import JSONJob
+
 REGISTRIES = {"queued", "failed", "deferred", "started", "finished", "scheduled", "canceled"}
 ORDERS = {"asc", "dsc"}
 MAX_PER_PAGE = 200   # the dashboard's own input allows 1..200
@@ -48,8 +50,6 @@ def _instances() -> int:
 
 
 def _check_job(job_id: str) -> None:
-    from app.safe_jobs import JSONJob
-
     connection = current_app.redis_conn  # set by rq-dashboard's setup_rq_connection
     if not JSONJob.exists(job_id, connection=connection):
         abort(404, "there is no such job (it may have expired)")

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.security.body_limit import init_body_limit
+from app.security.headers import init_headers
+from app.security.ids import init_ids
+from app.security.private_pages import init_private_pages
+from app.security.proxies import init_proxies
+
 
 def init_security(app: Flask) -> None:
     """Call before the blueprints are registered: their routes use the ``int`` converter set here."""
-    from app.security.body_limit import init_body_limit
-    from app.security.headers import init_headers
-    from app.security.ids import init_ids
-    from app.security.private_pages import init_private_pages
-    from app.security.proxies import init_proxies
-
     init_proxies(app)
     init_ids(app)
     init_body_limit(app)

@@ -15,9 +15,10 @@ from __future__ import annotations
 from typing import Mapping
 from urllib.parse import urlsplit
 
+from app.exceptions import ConfigError
+
 
 def security_settings(env: Mapping[str, str], app_env: str) -> dict[str, object]:
-    from app.config import ConfigError  # app.config imports this module at its top
 
     raw_proxies = env.get("TRUSTED_PROXIES", "") or "0"
     if not (raw_proxies.isascii() and raw_proxies.isdigit()) or int(raw_proxies) > 5:

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from deploy.local.redis_password import embedded_redis_config, embedded_redis_password, write_services_env
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"  # shared by every launcher (gthread)
@@ -211,7 +213,6 @@ class Stack:
             port = int(read_env("EMBEDDED_REDIS_PORT", "0")) or free_port()
             if port_in_use(port):
                 raise SystemExit(f"stack | EMBEDDED_REDIS_PORT {port} is in use by something else; choose another")
-            from deploy.local.redis_password import embedded_redis_config, embedded_redis_password
             from deploy.local.redis_server import find_redis_binary
 
             redis_dir = self.var / "redis"
@@ -230,8 +231,6 @@ class Stack:
             ], self.env, COLOURS[1], death_signal=signal.SIGTERM))
             services_env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port), DEV_MAIL_DIR=mail_dir)
         self.env.update(services_env)
-        from deploy.local.redis_password import write_services_env
-
         write_services_env(self.services_env, services_env)  # 0600: it holds the Redis password
         for process in self.services:
             process.start(width=9)
