@@ -8,7 +8,7 @@ import socket
 import pytest
 from redis import Redis
 
-from app.cache.post_cache import post_cache
+from app.posts.cache import post_cache
 from tests.helpers.web import login
 from tests.helpers.mail import sign_in_admin
 

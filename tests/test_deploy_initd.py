@@ -332,8 +332,9 @@ def test_redis_script_runs_the_queue_server_with_aof_and_noeviction(initd):
     port = free_port()
     initd.settings("filmclub-redis", REDIS_INSTANCES="queue", REDIS_SERVER=find_redis_binary(),
                    REDIS_DATA_DIR=initd.root / "data", REDIS_OPTS_queue=f"--port {port} --bind 127.0.0.1")
+    initd.add_settings("filmclub", FILMCLUB_REDIS_URL=f"redis://:queue-password@127.0.0.1:{port}/0")
     initd.run("filmclub-redis", "start", check=True)
-    client = Redis(port=port)
+    client = Redis(port=port, password="queue-password")
     assert client.config_get("appendonly") == {"appendonly": "yes"}
     assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
     assert client.config_get("dir")["dir"] == str(initd.root / "data" / "queue")

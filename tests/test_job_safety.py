@@ -101,7 +101,7 @@ def test_callbacks_and_webhooks_named_in_a_job_are_ignored(app, redis_url, tmp_p
 
 
 def test_the_projects_jobs_still_run_and_are_stored_as_json(app, redis_url):
-    from jobs.enqueue import enqueue_now
+    from app.outbox import enqueue_now
 
     with app.app_context():
         assert enqueue_now("jobs.maintenance.ping", "json", job_id="ping-json")
@@ -113,7 +113,7 @@ def test_the_projects_jobs_still_run_and_are_stored_as_json(app, redis_url):
 
 
 def test_enqueueing_a_function_outside_the_allow_list_is_refused_at_once(app):
-    from jobs.enqueue import enqueue_now
+    from app.outbox import enqueue_now
 
     with app.app_context(), pytest.raises(ValueError, match="not one of the project's job functions"):
         enqueue_now("os.system", "true", job_id="never")

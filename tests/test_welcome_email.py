@@ -5,8 +5,8 @@ The sign-ups choose SMS verification, so the only email they cause is the welcom
 from redis import Redis
 from sqlalchemy import select
 
-from app.safe_jobs import JSONQueue
 from app.extensions import db
+from app.safe_jobs import JSONQueue
 from app.models.delivery import SENT, Delivery
 
 
@@ -74,8 +74,8 @@ def test_welcome_and_code_jobs_retry_at_mail_retry_intervals(app_factory, redis_
     assert response.status_code == 201
     user_id = response.get_json()["user"]["id"]
     redis = Redis.from_url(redis_url)
-    welcome = Queue("default", connection=redis).fetch_job(f"welcome-email-{user_id}")
-    codes = Queue("high", connection=redis).get_jobs()
+    welcome = JSONQueue("default", connection=redis).fetch_job(f"welcome-email-{user_id}")
+    codes = JSONQueue("high", connection=redis).get_jobs()
     assert welcome is not None and codes
     for job in (welcome, *codes):
         assert (job.retries_left, job.retry_intervals) == (3, [7, 11, 13]), job.id
