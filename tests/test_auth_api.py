@@ -19,7 +19,7 @@ def test_signup_creates_member_and_signs_in(client):
 
 def test_signup_twice_is_409(client):
     signup(client)
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     response = signup(client, email="ADA@example.com")
     assert response.status_code == 409
 
@@ -42,7 +42,7 @@ def test_login_wrong_password_is_401(client, make_user):
 def test_logout_ends_the_session(client, make_user):
     make_user()
     login(client)
-    assert client.post("/api/auth/logout").status_code == 204
+    assert client.post("/api/auth/logout", json={}).status_code == 204
     assert client.get("/api/auth/me").status_code == 401
 
 

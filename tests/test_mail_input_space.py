@@ -172,7 +172,7 @@ def test_display_name_in_the_welcome_and_code_emails(quiet_app, smtp):
         if refused_at_input(response):
             return
         assert response.status_code == 201, response.get_json()
-        client.post("/api/auth/logout")
+        client.post("/api/auth/logout", json={})
         burst(app)
         user_id = response.get_json()["user"]["id"]
         row = assert_delivered_as_stored(app, smtp, f"welcome:{user_id}")
@@ -212,7 +212,7 @@ def test_screening_title_film_and_place_in_reminders_by_mail_and_sms(app_factory
         assert (screening["title"], screening["film"], screening["place"]) == (title.strip(), film.strip(),
                                                                              place.strip())
         for member in (by_mail, by_sms):
-            assert member.post(f"/api/screenings/{screening['id']}/rsvp").status_code == 201
+            assert member.post(f"/api/screenings/{screening['id']}/rsvp", json={}).status_code == 201
         with app.app_context():  # the reminders' time has come; then the scheduled job's work, as a worker does it
             from app.models.screening import Reminder
             from scheduler.reminders import dispatch
