@@ -24,7 +24,8 @@ session is scoped per thread (pool: 5 + 10 overflow per process), and the cache
 layer's shared state sits behind locks.
 """
 
-worker_class = "gthread"
+# gthread, which answers the connections it accepted before a graceful stop (deploy/gunicorn_worker.py).
+worker_class = "deploy.gunicorn_worker.DrainingThreadWorker"
 threads = 64                 # per worker: bounded, and more than the slow clients the test holds
 worker_connections = 1000    # gthread: most connections a worker keeps open (idle ones included)
 keepalive = 5                # seconds an idle keep-alive connection is kept

@@ -26,7 +26,10 @@ def test_ids_beyond_64_bits_are_404_not_500(app, client, make_user):
                          ("GET", f"/api/announcements/{big}"), ("GET", f"/api/posts/{2**64 + 5}")]:
         response = client.open(path, method=method, json={} if method != "GET" else None)
         assert response.status_code == 404, (method, path, response.status_code)
-    largest = 2**63 - 1  # still a number the routes take (and find nothing)
+    for beyond_the_column in (2**31, 2**63 - 1):  # PostgreSQL's INTEGER ids end at 2^31 - 1 (500 there before)
+        assert client.get(f"/api/posts/{beyond_the_column}").status_code == 404
+        assert client.delete(f"/api/posts/{beyond_the_column}", json={}).status_code == 404
+    largest = 2**31 - 1  # still a number the routes take (and find nothing)
     assert client.get(f"/api/posts/{largest}").status_code == 404
 
 

@@ -1,13 +1,15 @@
-"""Ids in URLs are at most 2^63 - 1: a bigger number is a 404, not a database error.
+"""Ids in URLs are at most 2^31 - 1: a bigger number is a 404, not a database error.
 
-Every table's id is a signed 64-bit integer (BIGINT on PostgreSQL, INTEGER on
-SQLite); werkzeug's ``int`` converter takes any length of digits, and the
-drivers raise (OverflowError, NumericValueOutOfRange) on a number that does not
-fit, which was a 500. Replacing the app's ``int`` converter bounds every
-``<int:...>`` route at once, including routes added later. The bound is in the
-converter's regular expression too: werkzeug checks a route's methods before
-converting, so a number that matched the pattern and failed only the
-conversion made a PATCH or DELETE a 405 instead of a 404.
+Every table's id is an ``INTEGER`` primary key: 32 bits on PostgreSQL (2^31 - 1
+at most), 64 on SQLite. werkzeug's ``int`` converter takes any length of digits,
+and the drivers raise on a number that does not fit the column (OverflowError
+above 2^63 - 1 on SQLite, NumericValueOutOfRange above 2^31 - 1 on PostgreSQL),
+which was a 500. Replacing the app's ``int`` converter bounds every
+``<int:...>`` route at once, including routes added later; no row can have a
+bigger id on either database. The bound is in the converter's regular
+expression too: werkzeug checks a route's methods before converting, so a
+number that matched the pattern and failed only the conversion made a PATCH or
+DELETE a 405 instead of a 404.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # INTEGER on PostgreSQL; SQLite's 64-bit ids never get there
 
 
 def at_most(number: int) -> str:
@@ -32,7 +34,7 @@ def at_most(number: int) -> str:
 
 
 class DatabaseIdConverter(IntegerConverter):
-    """werkzeug's ``int``, with ``max`` defaulting to the largest signed 64-bit integer."""
+    """werkzeug's ``int``, with ``max`` defaulting to the largest id a table can hold (``MAX_ID``)."""
 
     regex = at_most(MAX_ID)
 
