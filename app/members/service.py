@@ -1,11 +1,19 @@
 """Sign-up and sign-in, shared by the HTML forms and the JSON API."""
 from __future__ import annotations
 
+import logging
+import secrets
+import time
+from functools import cache
+
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app import defaults
 
 from app.exceptions import EmailTaken, PhoneTaken
 from app.extensions import db
-from app.members import verification
+from app.members import limits, verification
 from app.members.contact import normalise_email
 from app.models.user import CHANNELS, User
 from app.outbox import DEFAULT, enqueue_after_commit, welcome_delivery
@@ -41,8 +49,46 @@ def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> U
     return user
 
 
+@cache
+def _dummy_hash() -> str:
+    """A hash made the way members' are (same method and cost), of a password nobody knows; made once
+    per process, on the first sign-in that needs it."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate(email: str, password: str) -> User | None:
+    """The member with this email and password, or None.
+
+    An unknown address (or an account with no password) is checked against a dummy hash, so a wrong
+    answer costs the same time whether or not the address has an account: timing tells no one who is
+    a member.
+    """
     user = find_user_by_email(email)
-    if user is None or not user.check_password(password):
+    if user is None or not user.password_hash:
+        check_password_hash(_dummy_hash(), password)
         return None
-    return user
+    return user if user.check_password(password) else None
+
+
+log = logging.getLogger(__name__)
+
+
+def sign_in_attempt(email: str, password: str) -> User | None:
+    """``authenticate``, within the sign-in limits that cannot lock a member out.
+
+    Attempts are counted per account *and* client address together (``RATELIMIT_LOGIN``): someone
+    guessing from one address is stopped for that account, while the owner, from any other address,
+    still signs in with the right password. Per account alone there is a higher ceiling
+    (``RATELIMIT_LOGIN_ACCOUNT``) for guesses spread over many addresses: past it every attempt on the
+    account waits ``LOGIN_SLOWDOWN_SECONDS`` first (slowed, never refused). The per-address limit the
+    views apply bounds one address across accounts.
+    """
+    email = normalise_email(email, strict=False)
+    limits.enforce("RATELIMIT_LOGIN", "login-account-address", f"{email} {limits.client_address()}",
+                   "for this account from your address")
+    try:
+        limits.enforce("RATELIMIT_LOGIN_ACCOUNT", "login-account", email, "for this account")
+    except limits.RateLimited:
+        log.warning("sign-in attempts on one account over RATELIMIT_LOGIN_ACCOUNT: slowing them down")
+        time.sleep(defaults.LOGIN_SLOWDOWN_SECONDS)
+    return authenticate(email, password)
