@@ -37,7 +37,7 @@ def signup() -> tuple[Response, int]:
     limits.enforce_address("RATELIMIT_SIGNUP", "signup")
     data = parse_json(SignupRequest)
     email = normalise_email(data.email, strict=False)
-    if service.find_user_by_email(email) is not None:
+    if service.email_owned(email):
         raise APIError(409, "an account with this email already exists")
     if verification.phone_taken(data.phone):
         raise APIError(409, PHONE_TAKEN, [{"field": "phone", "message": PHONE_TAKEN}])

@@ -11,7 +11,7 @@ from app.members.contact import normalise_phone
 from app.members.password_rules import MAX_LENGTH, MIN_LENGTH, password_problem, refuse_common
 from app.models.announcement import BODY_MAX_LENGTH as ANNOUNCEMENT_BODY_MAX, SUBJECT_MAX_LENGTH
 from app.models.post import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
-from app.text_rules import MULTI_LINE, SINGLE_LINE
+from app.text_rules import DISPLAY_NAME, MULTI_LINE, SINGLE_LINE
 
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH), *SINGLE_LINE]
 Body = Annotated[str, Field(min_length=1, max_length=BODY_MAX_LENGTH), *MULTI_LINE]
@@ -19,7 +19,7 @@ Body = Annotated[str, Field(min_length=1, max_length=BODY_MAX_LENGTH), *MULTI_LI
 NewPassword = Annotated[str, StringConstraints(strip_whitespace=False), Field(min_length=MIN_LENGTH, max_length=MAX_LENGTH),
                         AfterValidator(refuse_common)]
 AnyPassword = Annotated[str, StringConstraints(strip_whitespace=False), Field(min_length=1, max_length=128)]
-Name = Annotated[str, Field(min_length=1, max_length=100), *SINGLE_LINE]
+Name = Annotated[str, Field(min_length=1, max_length=100), *DISPLAY_NAME]
 # A mobile number in any common spelling; validated and turned into E.164 (PHONE_DEFAULT_REGION).
 Phone = Annotated[str, Field(min_length=1, max_length=32, examples=["010-1234-5678"]),
                   AfterValidator(normalise_phone)]

@@ -6,7 +6,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, Va
 
 from app.members import password_rules
 from app.members.contact import InvalidContact, normalise_phone
-from app.text_rules import TextRulesForm
+from app.text_rules import DisplayName, TextRulesForm
 
 CHANNEL_CHOICES = [SelectChoice("sms", "Text message (SMS)"), SelectChoice("email", "Email")]
 
@@ -69,7 +69,7 @@ class SettingsForm(FlaskForm):
 class PhoneForm(TextRulesForm):
     """Completing a first social sign-in: the phone number (and email if the provider gave none)."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=100), DisplayName()])
     email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
     phone = phone_field()
     submit = SubmitField("Send me a code")
@@ -80,7 +80,7 @@ class PhoneForm(TextRulesForm):
 
 class SignupForm(TextRulesForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=100), DisplayName()])
     password = new_password_field("Password")
     phone = phone_field()
     channel = RadioField("Send my verification code by", choices=CHANNEL_CHOICES, default="email",

@@ -18,9 +18,39 @@ from app.members.contact import normalise_email
 from app.models.user import CHANNELS, User
 from app.outbox import DEFAULT, enqueue_after_commit, welcome_delivery
 
+log = logging.getLogger(__name__)
+
 
 def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email, strict=False)))
+
+
+RELEASED_DOMAIN = "released.invalid"  # RFC 2606: no mail can reach it
+
+
+def email_owned(email: str) -> bool:
+    """True when a member verified this address: only then is it theirs."""
+    holder = find_user_by_email(email)
+    return holder is not None and holder.email_verified
+
+
+def claim_email(email: str, claimant_id: int | None = None) -> None:
+    """Make ``email`` free for a new account (or ``claimant_id``'s), or raise EmailTaken.
+
+    An address is owned only once verified. Someone who signs up with another person's address (and
+    verifies by SMS) never proves it, so they must not keep its owner from signing up, changing to it
+    or linking a social sign-in: the unverified holder loses the address (it becomes
+    ``unverified-<id>@released.invalid``; their codes for it stop working, as after any email change).
+    The caller commits.
+    """
+    holder = find_user_by_email(email)
+    if holder is None or holder.id == claimant_id:
+        return
+    if holder.email_verified:
+        raise EmailTaken(email)
+    log.warning("email address of user %s was never verified: released for another account", holder.id)
+    holder.email = f"unverified-{holder.id}@{RELEASED_DOMAIN}"
+    db.session.flush()
 
 
 def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> User:
@@ -32,10 +62,11 @@ def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> U
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    if find_user_by_email(email) is not None:
+    if email_owned(email):
         raise EmailTaken(email)
     if verification.phone_taken(phone):
         raise PhoneTaken(phone)
+    claim_email(email)
     user = User(email=normalise_email(email, strict=False), name=name.strip(), phone=phone,
                 notification_channel=channel)
     user.set_password(password)
@@ -68,9 +99,6 @@ def authenticate(email: str, password: str) -> User | None:
         check_password_hash(_dummy_hash(), password)
         return None
     return user if user.check_password(password) else None
-
-
-log = logging.getLogger(__name__)
 
 
 def sign_in_attempt(email: str, password: str) -> User | None:

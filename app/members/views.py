@@ -42,7 +42,7 @@ def signup() -> Response | tuple[str, int]:
         channel = form.channel.data
         email = normalise_email(form.email.data, strict=False)
         try:
-            if service.find_user_by_email(email) is None and not verification.phone_taken(form.phone.data):
+            if not service.email_owned(email) and not verification.phone_taken(form.phone.data):
                 verification.enforce_code_limits(email, channel, form.phone.data)
             user = service.sign_up(form.email.data, form.name.data, form.password.data, form.phone.data, channel)
         except service.EmailTaken:
