@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import itsdangerous.timed
 from sqlalchemy import select
 
 from app.extensions import db
@@ -113,8 +114,6 @@ def test_reset_answers_the_same_for_an_unknown_address(app, client, make_user, s
 
 
 def test_reset_link_expires_after_30_minutes(app, client, make_user, smtp, run_jobs, monkeypatch):
-    import itsdangerous.timed
-
     make_user()
     ask_reset(client)
     run_jobs()
