@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast lint bench info lock clean chromium
+.PHONY: run test test-fast lint bench info lock clean chromium audit
 
 # The virtual environment is rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -49,6 +49,12 @@ bench: $(BIN)/.installed-dev  ## benchmarks: ratios measured side by side in one
 
 info: $(BIN)/.installed  ## `rq info` against the project's queue Redis
 	$(BIN)/python -m jobs.info
+
+# Every pinned version (constraints.txt pins the whole tree, runtime and test) against the PyPI/OSV advisory
+# databases; needs the network. Exit 1 when one has a known vulnerability: update it (the fixed version is
+# printed), `make lock`, and run the tests.
+audit: $(BIN)/.installed-dev  ## pip-audit over every pinned requirement
+	$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r constraints.txt
 
 lock:  ## re-pin every transitive dependency after changing requirements*.txt
 	$(BIN)/pip freeze --exclude-editable | grep -v '^pkg_resources' > constraints.txt

@@ -14,6 +14,7 @@ from app.db_sqlite import configure_sqlite
 # ``cache`` would be shadowed by the ``app.cache`` package once it is imported: named apart here.
 from app.extensions import cache as flask_cache, csrf, db, login_manager, migrate, redis_clients
 from app.posts.cache import init_post_cache
+from app.security import init_security
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -26,6 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     _configure_logging(app)
+    init_security(app)  # first: its checks run before the extensions' (CSRF reads the body)
     register_extensions(app)
     register_web(app)
     register_commands(app)

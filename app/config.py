@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from app import defaults
 from app.exceptions import ConfigError
+from app.security.settings import security_settings
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = ROOT_DIR / "var"  # the default; FILMCLUB_VAR_DIR moves it (see var_dir)
@@ -251,6 +252,7 @@ class Config:
             REMEMBER_COOKIE_SECURE=_bool(env.get("SESSION_COOKIE_SECURE"), default=app_env == "production"),
             WTF_CSRF_TIME_LIMIT=None,
             **accounts_settings(env, app_env, redis_url),
+            **security_settings(env, app_env),
         )
 
 

@@ -38,6 +38,7 @@ from app.models.delivery import EMAIL, PENDING, SMS, Delivery
 from app.models.types import utcnow
 from app.models.user import CHANNEL_SMS, User
 from app.redis_clients import queue_redis
+from app.safe_jobs import JSONQueue, check_function
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,9 @@ def enqueue_now(func_path: str, *args: Any, job_id: str, queue: str = DEFAULT,
     ``retry`` defaults to ``mail_retry``: every send job, single or batch, retries at
     ``MAIL_RETRY_INTERVALS``.
     """
+    check_function(func_path)
     try:
-        Queue(queue, connection=queue_redis()).enqueue(
+        JSONQueue(queue, connection=queue_redis()).enqueue(
             func_path, *args, job_id=job_id, retry=retry or mail_retry(current_app.config), **options
         )
         return True
@@ -136,7 +138,7 @@ def enqueue_batches(redis: Redis, queue_name: str, batches: list[Batch], config:
     """
     if not batches:
         return 0
-    queue = Queue(queue_name, connection=redis)
+    queue = JSONQueue(queue_name, connection=redis)
     waiting = _waiting(redis, queue, batches)
     todo = [b for b in batches if b.job_id not in waiting]
     retry = mail_retry(config)

@@ -7,6 +7,8 @@
   memory pressure Redis would silently delete queued jobs. ElastiCache's default
   parameter group uses ``volatile-lru``. ElastiCache disables ``CONFIG``, so
   when the policy cannot be read the check says where to look instead.
+- A server reached without a password on a host that is not loopback is logged
+  as a warning (``app.security.redis_password``).
 
 Called explicitly: by the ``jobs.worker`` classes when a worker starts, by the web
 at the first use of the queue client, and by ``flask check-redis`` (the Docker
@@ -22,6 +24,8 @@ from redis import Redis
 from redis.exceptions import ResponseError
 
 from app.exceptions import UnsupportedRedisError
+
+from app.security.redis_password import warn_if_open
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,9 @@ def check_queue_redis(client: Redis, label: str = "queue Redis") -> QueueRedisRe
             "mode disabled."
         )
     problems: list[str] = []
+    open_problem = warn_if_open(client, label)
+    if open_problem:
+        problems.append(open_problem)
     policy: str | None
     try:
         found = client.config_get("maxmemory-policy")

@@ -1,7 +1,7 @@
 """The post cache under load: uncached, cached and ceiling routes, side by side in one run.
 
 Serves the app with gunicorn exactly as ``make run`` does (same command line:
-sync workers, one per core unless WEB_CONCURRENCY), against a private
+gthread workers from deploy/gunicorn.conf.py, one per core unless WEB_CONCURRENCY), against a private
 redis-server and a fresh database, and loads three routes that return the
 same bytes:
 
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     web_workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
     load_name = WrkLoad.name if options.use_wrk and shutil.which("wrk") else PythonLoad.name
-    print(f"cache benchmark: gunicorn, {web_workers} sync workers (as `make run`); load: {load_name}, "
+    print(f"cache benchmark: gunicorn, {web_workers} gthread workers (as `make run`); load: {load_name}, "
           f"{options.connections} connections; {options.rounds} interleaved rounds of {options.seconds:g} s "
           f"per route; figures are medians over rounds, ratios medians of per-round ratios")
     results: list[Result] = []

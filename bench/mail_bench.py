@@ -42,6 +42,7 @@ from redis import Redis
 from app import create_app
 from app.config import normalise_database_url
 from app.extensions import db
+from app.safe_jobs import JSONQueue
 from app.models.delivery import Delivery
 from app.models.types import utcnow
 from app.models.user import User
@@ -249,7 +250,6 @@ def measure_announcement(app, members: int) -> tuple[float, float, int]:
 
 
 def measure_job_per_email(app, redis, count: int) -> float:
-    from rq import Queue
     from sqlalchemy import insert, select
 
     with app.app_context():
@@ -261,10 +261,10 @@ def measure_job_per_email(app, redis, count: int) -> float:
         db.session.commit()
         ids = list(db.session.scalars(select(Delivery.id).where(Delivery.kind == "bench-single")))
         db.session.commit()
-    queue = Queue("default", connection=redis)
+    queue = JSONQueue("default", connection=redis)
     began = time.time()
     for start in range(0, len(ids), 500):
-        queue.enqueue_many([Queue.prepare_data("jobs.email.send_email_delivery", args=(i,), job_id=f"single-{i}",
+        queue.enqueue_many([JSONQueue.prepare_data("jobs.email.send_email_delivery", args=(i,), job_id=f"single-{i}",
                                                result_ttl=60) for i in ids[start:start + 500]])
     where = Delivery.kind == "bench-single"
     _wait_until_sent(app, count, where)

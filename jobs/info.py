@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from app.config import read_env_file, services_env_file
+from app.safe_jobs import SERIALIZER_PATH
 
 
 def main() -> int:
@@ -17,7 +18,7 @@ def main() -> int:
         print("no queue Redis: set REDIS_URL, or start the app with `make run` first", file=sys.stderr)
         return 1
     rq = Path(sys.executable).with_name("rq")
-    os.execv(str(rq), [str(rq), "info", "--url", url, *sys.argv[1:]])
+    os.execv(str(rq), [str(rq), "info", "--url", url, "--serializer", SERIALIZER_PATH, *sys.argv[1:]])
     return 0  # not reached
 
 

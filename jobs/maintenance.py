@@ -14,3 +14,12 @@ def ping(token: str = "") -> str:
     """
     words = ["pong", token, "from", f"{socket.gethostname()}:{os.getpid()}"]
     return " ".join(word for word in words if word)
+
+
+def pause(seconds: float) -> str:
+    """Take ``seconds`` (at most an hour) and answer: a slow job for shutdown drills and tests,
+    since workers run only the project's job functions (``app.safe_jobs``), not ``time.sleep``."""
+    import time
+
+    time.sleep(min(float(seconds), 3600.0))
+    return f"paused {seconds} s"

@@ -62,6 +62,7 @@ from app import create_app
 from app.extensions import db
 from app.redis_checks import check_queue_redis
 from app.redis_clients import StopWaiting, add_failover_retry, outage_of, pause, wait_out
+from app.safe_jobs import SERIALIZER, JSONJob, JSONQueue
 
 T = TypeVar("T")
 # What an unreachable Redis raises once the client's own retries are used up.
@@ -143,6 +144,7 @@ class _AppContextMixin:
     _in_outage = False
 
     def _init_app(self, app: Flask | None) -> None:
+        self._json_jobs_only()
         if app is None:
             app = create_app()
         # rq's CLI logs through its own handler; don't print every line twice.
@@ -156,6 +158,16 @@ class _AppContextMixin:
         # its pages by touching GC headers.
         gc.collect()
         gc.freeze()
+
+    def _json_jobs_only(self) -> None:
+        """JSON jobs and the allow-list (``app.safe_jobs``), whatever the command line said."""
+        worker: Any = self
+        worker.serializer = SERIALIZER
+        worker.job_class = JSONJob
+        worker.queue_class = JSONQueue
+        for queue in worker.queues:
+            queue.serializer = SERIALIZER
+            queue.job_class = JSONJob
 
     def _check_queue_redis(self) -> None:
         connection = self.connection  # type: ignore[attr-defined]

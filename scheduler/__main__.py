@@ -31,6 +31,7 @@ from app import create_app
 from app.config import ConfigError
 from app.redis_checks import UnsupportedRedisError, check_queue_redis
 from app.redis_clients import StopWaiting, make_queue_redis, no_retries, pause, wait_out
+from app.safe_jobs import JSONJob, JSONQueue
 from scheduler.periodic import periodic_jobs
 from scheduler.registry import sync
 
@@ -72,6 +73,12 @@ class PeriodicScheduler(Scheduler):
         # rq-scheduler's handler talks to Redis inside the signal handler (and fails there
         # during an outage); here it only sets the flag, and the loop stops cleanly.
         self.stop_requested.install()
+
+    def get_queue_for_job(self, job):
+        """The job's queue as a ``JSONQueue``; rq-scheduler would import a queue class
+        named in the job's meta, which whoever wrote the job chose."""
+        return JSONQueue.from_queue_key(f"{JSONQueue.redis_queue_namespace_prefix}{job.origin}",
+                                        connection=self.connection)
 
     def _after_outage(self) -> None:
         self._last_sync = 0.0  # check the table at once: Redis may have come back empty
@@ -176,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scheduler: the queue Redis refused the start-up check: {exc}", file=sys.stderr)
         return 2
     scheduler = PeriodicScheduler(connection=connection, interval=args.interval, table=table,
+                                  job_class=JSONJob, queue_class=JSONQueue,
                                   resync_seconds=app.config["SCHEDULER_RESYNC_SECONDS"], stop_requested=stop)
     scheduler._last_sync = time.monotonic()
     with app.app_context():

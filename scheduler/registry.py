@@ -17,9 +17,9 @@ from datetime import datetime, timezone
 
 from redis import Redis
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
 from rq_scheduler import Scheduler
 
+from app.safe_jobs import JSONJob, JSONQueue
 from scheduler.periodic import PeriodicJob, next_run
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def fingerprint(job: PeriodicJob) -> str:
 
 
 def rq_scheduler(connection: Redis) -> Scheduler:
-    return Scheduler(queue_name="default", connection=connection)
+    return Scheduler(queue_name="default", connection=connection, job_class=JSONJob, queue_class=JSONQueue)
 
 
 def schedule_run(connection: Redis, job: PeriodicJob, when: datetime) -> str:
@@ -65,7 +65,7 @@ def _forget(connection: Redis, scheduler: Scheduler, job_id: str) -> None:
     # rq-scheduler's cancel() only unschedules and leaves the job hash behind forever.
     scheduler.cancel(job_id)
     try:
-        Job.fetch(job_id, connection=connection).delete()
+        JSONJob.fetch(job_id, connection=connection).delete()
     except NoSuchJobError:
         pass
 
@@ -96,7 +96,7 @@ def sync(connection: Redis, table: list[PeriodicJob], now: datetime | None = Non
             current = False
             if job is not None and keep is None:
                 try:
-                    current = Job.fetch(job_id, connection=connection).meta.get("fingerprint") == fingerprint(job)
+                    current = JSONJob.fetch(job_id, connection=connection).meta.get("fingerprint") == fingerprint(job)
                 except NoSuchJobError:
                     current = False
             if current:

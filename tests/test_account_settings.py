@@ -76,7 +76,7 @@ def test_account_update_bad_input_is_4xx(client, make_user):
     assert patch(client, notification_channel="fax").status_code == 422
     assert patch(client, phone="not a number", current_password="correct-horse").status_code == 422
     assert client.patch("/api/account", json={"phone": "010-1111-2222"}).status_code == 403
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     assert patch(client, notification_channel="sms").status_code == 401
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 from redis import Redis
-from rq import Queue
 
+from app.safe_jobs import JSONJob, JSONQueue
 from tests.helpers.web import login
 from tests.helpers.mail import add_members, sign_in_admin
 
@@ -21,7 +21,7 @@ def test_anonymous_is_sent_to_sign_in_and_members_get_403(client, make_user, pat
 
 
 def test_admin_sees_the_dashboard_with_our_queues(client, make_user, redis_url):
-    Queue("low", connection=Redis.from_url(redis_url)).enqueue("jobs.sweeper.sweep_deliveries", job_id="q1")
+    JSONQueue("low", connection=Redis.from_url(redis_url)).enqueue("jobs.sweeper.sweep_deliveries", job_id="q1")
     sign_in_admin(client, make_user)
     assert client.get("/admin/rq/").status_code == 200
     queues = client.get("/admin/rq/0/data/queues.json").get_json()["queues"]
@@ -31,12 +31,10 @@ def test_admin_sees_the_dashboard_with_our_queues(client, make_user, redis_url):
 
 
 def failed_job(redis_url: str) -> str:
-    from rq.job import Job
-
     connection = Redis.from_url(redis_url)
-    queue = Queue("low", connection=connection)
+    queue = JSONQueue("low", connection=connection)
     job = queue.enqueue("jobs.sweeper.sweep_deliveries", job_id="broken")
-    job = Job.fetch("broken", connection=connection)
+    job = JSONJob.fetch("broken", connection=connection)
     queue.failed_job_registry.add(job, exc_string="boom")
     queue.remove(job)
     return job.id
@@ -45,7 +43,7 @@ def failed_job(redis_url: str) -> str:
 def test_dashboard_writes_without_a_same_site_origin_are_refused(client, make_user, redis_url):
     failed_job(redis_url)
     sign_in_admin(client, make_user)
-    registry = Queue("low", connection=Redis.from_url(redis_url)).failed_job_registry
+    registry = JSONQueue("low", connection=Redis.from_url(redis_url)).failed_job_registry
     for headers in ({}, {"Origin": "https://evil.example"}, {"Referer": "https://evil.example/page"},
                     {"Origin": "null"}):
         assert client.post("/admin/rq/job/broken/requeue", headers=headers).status_code == 403
@@ -59,7 +57,7 @@ def test_dashboard_writes_from_its_own_pages_work(client, make_user, redis_url):
     sign_in_admin(client, make_user)
     response = client.post("/admin/rq/job/broken/requeue", headers={"Origin": ORIGIN})
     assert response.status_code == 200 and response.get_json() == {"status": "OK"}
-    queue = Queue("low", connection=Redis.from_url(redis_url))
+    queue = JSONQueue("low", connection=Redis.from_url(redis_url))
     assert queue.failed_job_registry.get_job_ids() == [] and queue.job_ids == ["broken"]
     emptied = client.post("/admin/rq/queue/low/queued/empty", headers={"Referer": f"{ORIGIN}/admin/rq/"})
     assert emptied.status_code == 200 and queue.count == 0

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from redis import Redis
-from rq import Queue
 from sqlalchemy import select
 
+from app.safe_jobs import JSONQueue
 from app.extensions import db
 from app.models.delivery import Delivery
 from tests.helpers.web import login
@@ -24,7 +24,7 @@ def test_admin_announcement_is_accepted_with_one_delivery_per_member(app, client
         assert len(rows) == 31 and {r.status for r in rows} == {"pending"}
         assert {r.idempotency_key for r in rows} == {f"announcement:{body['id']}:{r.user_id}" for r in rows}
         assert rows[0].subject == "Screening moved" and rows[0].body == "Now Friday."
-    fan_out = Queue("low", connection=Redis.from_url(redis_url)).fetch_job(f"announcement-{body['id']}-fan-out")
+    fan_out = JSONQueue("low", connection=Redis.from_url(redis_url)).fetch_job(f"announcement-{body['id']}-fan-out")
     assert fan_out is not None and fan_out.func_name == "jobs.announcements.fan_out"
 
 
@@ -75,7 +75,7 @@ def test_on_demand_mail_is_sent_before_a_queued_bulk_send(app, client, make_user
 
     redis = Redis.from_url(app.config["REDIS_URL"])
     AppSimpleWorker(["low"], connection=redis, app=small_batches).work(burst=True, max_jobs=1)  # the fan-out
-    assert Queue("low", connection=redis).count >= 6
+    assert JSONQueue("low", connection=redis).count >= 6
     client.post("/api/auth/signup", json={"email": "late@example.com", "name": "Late", "password": "long-enough",
                                                   "phone": "010-2222-3333", "channel": "email"})
     AppSimpleWorker(list(ALL), connection=redis, app=small_batches).work(burst=True)

@@ -41,7 +41,7 @@ def test_login_wrong_password_is_401(client, make_user):
 def test_logout_ends_the_session(client, make_user):
     make_user()
     login(client)
-    assert client.post("/api/auth/logout").status_code == 204
+    assert client.post("/api/auth/logout", json={}).status_code == 204
     assert client.get("/api/auth/me").status_code == 401
 
 

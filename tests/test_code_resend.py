@@ -197,7 +197,7 @@ def test_settings_email_me_a_code_sends_one_by_email(sms_app, redis_url, smtp):
 
 def test_anonymous_page_resend_does_not_tell_whether_the_account_exists(app, client, redis_url):
     api_signup(client)
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     let_time_pass(app, redis_url, COOLDOWN)
     known = html_resend(client, email="ada@example.com").get_data(as_text=True)
     unknown = html_resend(client, email="nobody@example.com").get_data(as_text=True)

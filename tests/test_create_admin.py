@@ -50,7 +50,7 @@ def admin_can_do_everything(client) -> None:
                                                      "starts_at": "2031-01-01T19:00:00+09:00", "place": "Room 2",
                                                      "capacity": 10})
     assert screening.status_code == 201
-    assert client.post(f"/api/screenings/{screening.get_json()['id']}/rsvp").status_code == 201
+    assert client.post(f"/api/screenings/{screening.get_json()['id']}/rsvp", json={}).status_code == 201
 
 
 def test_a_created_admin_can_use_every_admin_page_and_post(app, runner, client):

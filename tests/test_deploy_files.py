@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from redis import Redis
-from rq import Queue
-from rq.job import Job
+from app.safe_jobs import JSONJob, JSONQueue
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -99,7 +98,8 @@ def test_systemd_units_share_the_env_file_and_the_target_and_run_the_apps_comman
         assert parsed["Install"]["WantedBy"] == "filmclub.target"
         assert int(parsed["Service"]["TimeoutStopSec"]) > 0
     web = shlex.split(unit("filmclub-web.service")["Service"]["ExecStart"])
-    assert Path(web[0]).name == "gunicorn" and web[1] == "--bind" and web[-1] == "app:create_app()"
+    assert Path(web[0]).name == "gunicorn" and web[-1] == "app:create_app()"
+    assert web[1:4] == ["--config", "/opt/filmclub/deploy/gunicorn.conf.py", "--bind"]
     assert unit("filmclub-web.service")["Service"]["ExecStartPre"].endswith("flask check-redis")
     scheduler = shlex.split(unit("filmclub-scheduler.service")["Service"]["ExecStart"])
     assert normalise(scheduler) == SCHEDULER_ARGS
@@ -136,7 +136,7 @@ def test_supervisor_runs_the_apps_commands_with_rq_friendly_stop_settings():
     scheduler = sh_c(shlex.split(conf["program:scheduler"]["command"]))
     assert scheduler[0] == "${SCHEDULER_PROGRAM:-python" and scheduler[3:] == SCHEDULER_ARGS[3:]
     web = sh_c(shlex.split(conf["program:web"]["command"]))
-    assert web[0] == "gunicorn" and web[-1] == "app:create_app()"
+    assert web[:3] == ["gunicorn", "--config", "deploy/gunicorn.conf.py"] and web[-1] == "app:create_app()"
     for name in ("web", "worker", "scheduler"):
         program = conf[f"program:{name}"]
         assert program["stopsignal"] == "TERM"
@@ -258,11 +258,11 @@ def test_entrypoint_migrates_then_runs_a_worker_that_processes_jobs(tmp_path, re
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
     with Redis.from_url(redis_url) as connection:
-        job = Queue("low", connection=connection).enqueue("jobs.maintenance.ping", "docker", job_id="ping-docker")
+        job = JSONQueue("low", connection=connection).enqueue("jobs.maintenance.ping", "docker", job_id="ping-docker")
         worker = subprocess.run([str(DOCKER / "entrypoint.sh"), "worker", "--burst"], env=env, capture_output=True,
                                 text=True, timeout=60)
         assert worker.returncode == 0, worker.stderr
-        assert Job.fetch(job.id, connection=connection).return_value().startswith("pong docker")
+        assert JSONJob.fetch(job.id, connection=connection).return_value().startswith("pong docker")
 
 
 def test_entrypoint_refuses_a_worker_without_redis_url(tmp_path):
@@ -310,9 +310,9 @@ def test_supervisord_runs_the_dev_container_processes_and_stops_them_all(tmp_pat
             time.sleep(0.2)
         with Redis.from_url(redis_url) as connection:
             assert connection.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
-            job = Queue("default", connection=connection).enqueue("jobs.maintenance.ping", "sv", job_id="ping-sv")
+            job = JSONQueue("default", connection=connection).enqueue("jobs.maintenance.ping", "sv", job_id="ping-sv")
             deadline = time.monotonic() + 120
-            while not Job.fetch(job.id, connection=connection).is_finished:
+            while not JSONJob.fetch(job.id, connection=connection).is_finished:
                 assert time.monotonic() < deadline, (tmp_path / "out.log").read_text()[-3000:]
                 time.sleep(0.1)
         pids = [int(p) for p in subprocess.run([str(BIN / "supervisorctl"), "-c", str(conf), "pid", "all"],

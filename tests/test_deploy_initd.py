@@ -15,12 +15,14 @@ import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from redis import Redis
-from rq import Queue, Worker
-from rq.job import Job
+from redis.exceptions import AuthenticationError, ResponseError
+from rq import Worker
 
+from app.safe_jobs import JSONJob, JSONQueue
 from deploy.local.redis_server import find_redis_binary, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +71,8 @@ class InitD:
                       FILMCLUB_GROUP="root", FILMCLUB_ENV_FILE=self.env_file, FILMCLUB_RUN_DIR=self.run_dir,
                       FILMCLUB_LOG_DIR=self.log_dir, FILMCLUB_START_WAIT="0.5",
                       FILMCLUB_SERVICES="filmclub-worker filmclub-scheduler")
-        self.settings("filmclub-scheduler", SCHEDULER_PROGRAM="rqscheduler")
+        self.settings("filmclub-scheduler", SCHEDULER_PROGRAM="rqscheduler --job-class app.safe_jobs.JSONJob "
+                      "--queue-class app.safe_jobs.JSONQueue")
         self.settings("filmclub-worker", WORKER_COUNT="2")
 
     def settings(self, name: str, **values: object) -> None:
@@ -119,13 +122,14 @@ def test_workers_and_scheduler_start_run_jobs_report_status_and_stop_without_lef
     assert initd.run("filmclub", "status").returncode == 0
 
     connection = Redis.from_url(redis_url)
-    now = Queue("default", connection=connection).enqueue("jobs.maintenance.ping", "now", job_id="ping-now")
+    now = JSONQueue("default", connection=connection).enqueue("jobs.maintenance.ping", "now", job_id="ping-now")
     from rq_scheduler import Scheduler
 
-    later = Scheduler(connection=connection).enqueue_in(timedelta(seconds=1), "jobs.maintenance.ping", "later")
+    later = Scheduler(connection=connection, job_class=JSONJob, queue_class=JSONQueue).enqueue_in(
+        timedelta(seconds=1), "jobs.maintenance.ping", "later")
     for job in (now, later):
-        wait_for(lambda: Job.fetch(job.id, connection=connection).is_finished, message=f"job {job.id}")
-        assert Job.fetch(job.id, connection=connection).return_value().startswith("pong")
+        wait_for(lambda: JSONJob.fetch(job.id, connection=connection).is_finished, message=f"job {job.id}")
+        assert JSONJob.fetch(job.id, connection=connection).return_value().startswith("pong")
     host = socket.gethostname().split(".")[0]
     expected = {f"worker1@{host}.{pids['worker-worker1']}", f"worker2@{host}.{pids['worker-worker2']}"}
     # One worker may still be loading the app when the other has run both jobs.
@@ -161,10 +165,10 @@ def test_stop_lets_the_running_job_finish(initd, redis_url):
     initd.settings("filmclub-worker", WORKER_COUNT="1")
     initd.run("filmclub-worker", "start", check=True)
     connection = Redis.from_url(redis_url)
-    job = Queue("default", connection=connection).enqueue("time.sleep", 1.5, job_id="slow-job")
-    wait_for(lambda: Job.fetch(job.id, connection=connection).get_status() == "started", message="job start")
+    job = JSONQueue("default", connection=connection).enqueue("jobs.maintenance.pause", 1.5, job_id="slow-job")
+    wait_for(lambda: JSONJob.fetch(job.id, connection=connection).get_status() == "started", message="job start")
     initd.run("filmclub-worker", "stop", check=True)
-    assert Job.fetch(job.id, connection=connection).get_status() == "finished"
+    assert JSONJob.fetch(job.id, connection=connection).get_status() == "finished"
     connection.close()
 
 
@@ -174,7 +178,7 @@ def test_stop_after_the_timeout_cold_stops_and_leaves_no_work_horse(initd, redis
     initd.run("filmclub-worker", "start", check=True)
     worker = initd.pid("worker-worker1")
     connection = Redis.from_url(redis_url)
-    Queue("default", connection=connection).enqueue("time.sleep", 60, job_id="stuck-job")
+    JSONQueue("default", connection=connection).enqueue("jobs.maintenance.pause", 60, job_id="stuck-job")
     wait_for(lambda: subprocess.run(["pgrep", "-P", str(worker)], capture_output=True).stdout.strip() != b"",
              message="the work horse")
     horse = int(subprocess.run(["pgrep", "-P", str(worker)], capture_output=True, text=True).stdout.split()[0])
@@ -228,12 +232,12 @@ def pgrep_children(pid: int) -> list[int]:
 
 def test_dryrun_runs_one_worker_in_the_foreground(initd, redis_url):
     connection = Redis.from_url(redis_url)
-    job = Queue("high", connection=connection).enqueue("jobs.maintenance.ping", "dry", job_id="ping-dry")
+    job = JSONQueue("high", connection=connection).enqueue("jobs.maintenance.ping", "dry", job_id="ping-dry")
     initd.add_settings("filmclub-worker", WORKER_OPTS="--burst")
     result = initd.run("filmclub-worker", "dryrun", "worker1", timeout=60)
     assert result.returncode == 0, result.stderr
     assert "running in the foreground" in result.stderr
-    assert Job.fetch(job.id, connection=connection).is_finished
+    assert JSONJob.fetch(job.id, connection=connection).is_finished
     assert not initd.run_dir.exists() or list(initd.run_dir.glob("*.pid")) == []
     connection.close()
 
@@ -260,12 +264,21 @@ def test_started_as_root_a_daemon_runs_as_the_configured_user_in_paths_it_owns(i
     for parent in initd.root.parents:
         if str(parent).startswith(tempfile_root()):
             parent.chmod(parent.stat().st_mode | 0o005)
+    refused = initd.run("filmclub-redis", "start")  # the queue Redis needs a password in REDIS_URL
+    assert refused.returncode != 0 and "the queue Redis needs a password" in refused.stderr, refused.stderr
+    password = 'pass "word\\ with % and @'
+    initd.add_settings("filmclub", FILMCLUB_REDIS_URL=f"redis://:{quote(password, safe='')}@127.0.0.1:{port}/0")
     initd.run("filmclub-redis", "start", check=True)
     pid = initd.pid("redis-queue")
     status = Path(f"/proc/{pid}/status").read_text()
     assert re.search(rf"^Uid:\s+{uid}\s+{uid}\s", status, re.M), status
     assert (data / "queue").stat().st_uid == uid and initd.log_dir.stat().st_uid == uid
-    with Redis(port=port) as client:
+    assert password not in Path(f"/proc/{pid}/cmdline").read_text()
+    auth = initd.run_dir / "redis-queue.auth.conf"
+    assert auth.stat().st_uid == uid and auth.stat().st_mode & 0o077 == 0
+    with pytest.raises((AuthenticationError, ResponseError), match="(?i)auth"), Redis(port=port) as anonymous:
+        anonymous.set("written-by", "anyone")
+    with Redis(port=port, password=password) as client:
         client.set("written-by", user)
         client.bgrewriteaof()  # the AOF is written by the user, in the directory it owns
         wait_for(lambda: any((data / "queue").rglob("*.aof")), message="the AOF file")
@@ -319,8 +332,9 @@ def test_redis_script_runs_the_queue_server_with_aof_and_noeviction(initd):
     port = free_port()
     initd.settings("filmclub-redis", REDIS_INSTANCES="queue", REDIS_SERVER=find_redis_binary(),
                    REDIS_DATA_DIR=initd.root / "data", REDIS_OPTS_queue=f"--port {port} --bind 127.0.0.1")
+    initd.add_settings("filmclub", FILMCLUB_REDIS_URL=f"redis://:queue-password@127.0.0.1:{port}/0")
     initd.run("filmclub-redis", "start", check=True)
-    client = Redis(port=port)
+    client = Redis(port=port, password="queue-password")
     assert client.config_get("appendonly") == {"appendonly": "yes"}
     assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
     assert client.config_get("dir")["dir"] == str(initd.root / "data" / "queue")
@@ -341,7 +355,8 @@ def test_commands_are_the_apps_process_commands(initd, redis_url):
     scheduler = initd.run("filmclub-scheduler", "commands", check=True).stdout.split()
     assert scheduler[1:] == [f"{BIN}/python", "-m", "scheduler", "--url", redis_url, "--interval", "1"]
     web = initd.run("filmclub-web", "commands", check=True).stdout.split()
-    assert web[1:4] == [f"{BIN}/gunicorn", "--bind", "127.0.0.1:8000"] and web[-1] == "app:create_app\\(\\)"
+    assert web[1:6] == [f"{BIN}/gunicorn", "--config", f"{ROOT}/deploy/gunicorn.conf.py", "--bind", "127.0.0.1:8000"]
+    assert web[-1] == "app:create_app\\(\\)"
 
 
 def test_every_script_has_an_lsb_header_and_a_usage_message(initd):

@@ -54,7 +54,7 @@ def test_403_pages_say_why_and_offer_the_way_forward(app, client, make_user):
     make_user(email="new@example.com", name="New", email_verified_at=None, phone_verified_at=None)
     login(client)
     assert_person_page(client.get("/screenings/new"), 403, "Only the club&#39;s admins can create screenings.")
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     login(client, "new@example.com")
     page = assert_person_page(client.get("/posts/new"), 403, "Verify your account first", "Enter your code")
     assert 'href="/auth/verify"' in page
@@ -65,7 +65,7 @@ def test_403_for_another_members_post(client, make_user):
     make_user(email="bob@example.com", name="Bob")
     login(client)
     post_id = client.post("/api/posts", json={"title": "Ada's", "body": "mine"}).get_json()["id"]
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     login(client, "bob@example.com")
     assert_person_page(client.get(f"/posts/{post_id}/edit"), 403, "Only the post&#39;s author can edit or delete it.")
 

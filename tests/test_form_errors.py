@@ -86,7 +86,11 @@ def test_success_info_and_error_flashes_look_different(client, make_user):
     make_user()
     login(client)
     page = client.get("/posts/").get_data(as_text=True)
-    styles = {kind: re.search(r"\.flash-" + kind + r" \{([^}]*)\}", page).group(1)
+    assert "/static/layout.css" in page  # the layout's rules live there (no inline styles: CSP)
+    stylesheet = client.get("/static/layout.css")
+    css = stylesheet.get_data(as_text=True)
+    stylesheet.close()
+    styles = {kind: re.search(r"\.flash-" + kind + r" \{([^}]*)\}", css).group(1)
               for kind in ("success", "error", "info")}
     assert len(set(styles.values())) == 3
     token = csrf_token(client.get("/posts/new").get_data(as_text=True))

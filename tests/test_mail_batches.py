@@ -5,10 +5,9 @@ import time
 from functools import partial
 
 from redis import Redis
-from rq import Queue
-from rq.job import Job
 from sqlalchemy import select
 
+from app.safe_jobs import JSONJob, JSONQueue
 from app.extensions import db
 from app.models.delivery import Delivery
 from tests.helpers.mail import add_members, burst, sign_in_admin, statuses
@@ -66,7 +65,7 @@ def test_unreachable_smtp_server_fails_the_job_for_retry_and_keeps_rows_pending(
     announce(app, app.test_client(), make_user, 5)
     burst(app)
     assert statuses(app) == {"pending": 6}
-    scheduled = Queue("low", connection=Redis.from_url(redis_url)).scheduled_job_registry.get_job_ids()
+    scheduled = JSONQueue("low", connection=Redis.from_url(redis_url)).scheduled_job_registry.get_job_ids()
     assert len(scheduled) == 1 and scheduled[0].startswith("email-batch-")
     with app.app_context():
         errors = set(db.session.scalars(select(Delivery.last_error)))
@@ -76,12 +75,12 @@ def test_unreachable_smtp_server_fails_the_job_for_retry_and_keeps_rows_pending(
 def test_a_duplicated_batch_job_sends_nothing_twice(app, client, make_user, smtp, run_jobs, redis_url):
     announcement_id, emails = announce(app, client, make_user, 20)
     run_jobs()
-    queue = Queue("low", connection=Redis.from_url(redis_url))
+    queue = JSONQueue("low", connection=Redis.from_url(redis_url))
     for n in range(3):
         queue.enqueue("jobs.mail_batch.send_email_batch", 0, 10_000, job_id=f"again-{n}")
     run_jobs()
     assert all(len(smtp.to(e)) == 1 for e in emails)
-    assert Job.fetch("again-0", connection=Redis.from_url(redis_url)).return_value()["claimed"] == 0
+    assert JSONJob.fetch("again-0", connection=Redis.from_url(redis_url)).return_value()["claimed"] == 0
 
 
 def test_a_batch_leaves_rows_that_are_not_due_yet(app, smtp, run_jobs, redis_url):
@@ -93,7 +92,7 @@ def test_a_batch_leaves_rows_that_are_not_due_yet(app, smtp, run_jobs, redis_url
         db.session.add(Delivery(idempotency_key="later:1", kind="reminder", recipient="later@example.com",
                                 subject="Tomorrow", body="b", due_at=utcnow() + timedelta(hours=1)))
         db.session.commit()
-    Queue("low", connection=Redis.from_url(redis_url)).enqueue("jobs.mail_batch.send_email_batch", 0, 99,
+    JSONQueue("low", connection=Redis.from_url(redis_url)).enqueue("jobs.mail_batch.send_email_batch", 0, 99,
                                                                job_id="early")
     run_jobs()
     assert smtp.to("later@example.com") == [] and statuses(app) == {"pending": 1}

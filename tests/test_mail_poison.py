@@ -18,9 +18,9 @@ from collections import Counter
 
 import pytest
 from redis import Redis
-from rq import Queue
 from sqlalchemy import insert, select
 
+from app.safe_jobs import JSONQueue
 from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.types import utcnow
@@ -73,7 +73,7 @@ def add_bad_row_from_before_validation(app, recipient: str, subject: str) -> Non
 def no_batch_job_was_retried(redis_url: str) -> bool:
     redis = Redis.from_url(redis_url)
     for name in ("high", "default", "low"):
-        queue = Queue(name, connection=redis)
+        queue = JSONQueue(name, connection=redis)
         if queue.failed_job_registry.count or queue.scheduled_job_registry.count:
             return False
     return True
@@ -231,7 +231,7 @@ def test_poison_drill_every_other_member_gets_it_in_the_first_pass(app_factory, 
     # claimed twice, and only the one batch holding the 451 is waiting for a retry.
     assert all(r.attempts == 1 for r in rows.values())
     assert statuses(app, announcement_id) == {"sent": len(innocent), "failed": 3, "pending": 1}
-    low = Queue("low", connection=Redis.from_url(redis_url))
+    low = JSONQueue("low", connection=Redis.from_url(redis_url))
     assert low.failed_job_registry.count == 0
     assert len(low.scheduled_job_registry.get_job_ids()) == 1
 

@@ -100,7 +100,7 @@ def test_the_second_member_to_verify_a_shared_number_is_refused_with_a_reason(ap
     app = app_factory(RATELIMIT_CODE_SEND="10 per minute")
     client = app.test_client()
     assert api_signup(client, phone="010-5555-6666", channel="sms").status_code == 201
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     assert api_signup(client, email="bob@example.com", name="Bob", phone="010-5555-6666",
                       channel="sms").status_code == 201
     bob_code = latest_code(app, "+821055556666")  # the newest code to the number is Bob's

@@ -59,7 +59,7 @@ def test_any_change_invalidates_list_and_detail(client, author, change):
     elif change == "update":
         client.patch(f"/api/posts/{post_id}", json={"title": "Renamed"})
     else:
-        client.delete(f"/api/posts/{post_id}")
+        client.delete(f"/api/posts/{post_id}", json={})
     listing = client.get("/api/posts")
     assert listing.headers["X-Cache"] == "MISS"
     titles = [p["title"] for p in listing.get_json()["items"]]

@@ -39,10 +39,10 @@ def test_only_the_author_may_edit_or_delete(client, make_user):
     make_user(email="bob@example.com", name="Bob")
     login(client)
     post_id = create(client).get_json()["id"]
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     login(client, "bob@example.com")
     assert client.patch(f"/api/posts/{post_id}", json={"title": "mine now"}).status_code == 403
-    assert client.delete(f"/api/posts/{post_id}").status_code == 403
+    assert client.delete(f"/api/posts/{post_id}", json={}).status_code == 403
     assert client.get(f"/api/posts/{post_id}").get_json()["title"] == "A night of Ozu"
 
 
@@ -53,7 +53,7 @@ def test_author_patches_and_deletes(client, make_user):
     response = client.patch(f"/api/posts/{post_id}", json={"body": "Moved to 8pm."})
     assert response.status_code == 200
     assert response.get_json()["body"] == "Moved to 8pm."
-    assert client.delete(f"/api/posts/{post_id}").status_code == 204
+    assert client.delete(f"/api/posts/{post_id}", json={}).status_code == 204
     assert client.get(f"/api/posts/{post_id}").status_code == 404
 
 
@@ -102,7 +102,7 @@ def test_unknown_ids_are_404(client, make_user):
     login(client)
     assert client.get("/api/posts/999999").status_code == 404
     assert client.patch("/api/posts/999999", json={"title": "x"}).status_code == 404
-    assert client.delete("/api/posts/999999").status_code == 404
+    assert client.delete("/api/posts/999999", json={}).status_code == 404
     assert client.get("/api/posts/not-a-number").status_code == 404
 
 

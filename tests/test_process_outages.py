@@ -16,11 +16,11 @@ from datetime import timedelta
 
 import pytest
 from redis import Redis
-from rq import Queue, Worker
-from rq.job import Job
+from rq import Worker
 from rq_scheduler import Scheduler
 
 from app.redis_clients import retry_window
+from app.safe_jobs import JSONJob, JSONQueue
 from deploy.local.redis_server import RedisServer
 from tests.helpers.processes import Processes, alive, children_of, process_env, wait_for
 
@@ -59,7 +59,7 @@ def connection(queue_redis):
 
 
 def finished(connection: Redis, job_id: str) -> bool:
-    return Job.fetch(job_id, connection=connection).is_finished
+    return JSONJob.fetch(job_id, connection=connection).is_finished
 
 
 def test_worker_and_its_scheduler_process_ride_out_an_outage_and_log_it_once(outage_app, queue_redis,
@@ -76,7 +76,7 @@ def test_worker_and_its_scheduler_process_ride_out_an_outage_and_log_it_once(out
     assert alive(scheduler_process), processes.log(worker)
     queue_redis.start()
 
-    queue = Queue("default", connection=connection)
+    queue = JSONQueue("default", connection=connection)
     queue.enqueue("jobs.maintenance.ping", "now", job_id="after-the-outage")
     queue.enqueue_in(timedelta(seconds=1), "jobs.maintenance.ping", "later", job_id="scheduled-after-the-outage")
     for job_id in ("after-the-outage", "scheduled-after-the-outage"):
@@ -120,7 +120,7 @@ def test_rq_scheduler_process_dies_with_a_killed_worker_and_releases_its_locks(o
 
 def test_scheduler_rides_out_an_outage_and_moves_jobs_after_it(outage_app, queue_redis, processes, connection):
     scheduler = processes.scheduler(process_env(outage_app), interval=0.2)
-    rq_scheduler = Scheduler(connection=connection)
+    rq_scheduler = Scheduler(connection=connection, job_class=JSONJob, queue_class=JSONQueue)
     wait_for(lambda: connection.zcard(rq_scheduler.scheduled_jobs_key) > 0,
              message=lambda: f"the periodic table:\n{processes.log(scheduler)}")
 
@@ -132,7 +132,7 @@ def test_scheduler_rides_out_an_outage_and_moves_jobs_after_it(outage_app, queue
     queue_redis.start()
 
     job = rq_scheduler.enqueue_in(timedelta(seconds=1), "jobs.maintenance.ping", "after")
-    wait_for(lambda: job.id in Queue("default", connection=connection).job_ids, 120,
+    wait_for(lambda: job.id in JSONQueue("default", connection=connection).job_ids, 120,
              message=lambda: f"the scheduled job on its queue:\n{processes.log(scheduler)}")
     assert scheduler.poll() is None
     log = processes.log(scheduler)
@@ -186,7 +186,7 @@ def test_requests_during_a_long_outage_try_the_queue_once_and_log_it_once(app_fa
     sign_up(6)
     assert [r for r in caplog.records if "answers again" in r.getMessage()]
     with Redis(port=queue_redis.port) as check:  # the last sign-up's jobs were queued at once
-        assert Queue("default", connection=check).count == 1 and Queue("high", connection=check).count == 1
+        assert JSONQueue("default", connection=check).count == 1 and JSONQueue("high", connection=check).count == 1
 
 
 def test_posting_rsvp_and_announcements_answer_during_an_outage(app_factory, queue_redis, redis_server,
@@ -215,7 +215,7 @@ def test_posting_rsvp_and_announcements_answer_during_an_outage(app_factory, que
     posted = member.post("/api/posts", json={"title": "During the outage", "body": "Still here."})
     assert posted.status_code == 201, posted.get_json()
     assert member.get(f"/api/posts/{posted.get_json()['id']}").status_code == 200
-    rsvp = member.post(f"/api/screenings/{screening.get_json()['id']}/rsvp")
+    rsvp = member.post(f"/api/screenings/{screening.get_json()['id']}/rsvp", json={})
     assert rsvp.status_code == 201, rsvp.get_json()
     announced = admin.post("/api/announcements", json={"subject": "Outage", "body": "Mail will follow."})
     assert announced.status_code == 202, announced.get_json()

@@ -73,7 +73,7 @@ def test_rsvp_cancel_rsvp_again_in_the_api(app, make_user):
     [(user_id, client)] = members(app, make_user, 1)
     screening_id = make_screening(app, capacity=3)
     for expected in (201, 204, 201, 204, 201):
-        response = (client.post if expected == 201 else client.delete)(f"/api/screenings/{screening_id}/rsvp")
+        response = (client.post if expected == 201 else client.delete)(f"/api/screenings/{screening_id}/rsvp", json={})
         assert response.status_code == expected, response.get_data(as_text=True)
     assert going(app, screening_id) == {user_id}
     assert reminder_rows(app, screening_id, user_id) == {DAY: PENDING, HOUR: PENDING}
@@ -96,13 +96,13 @@ def test_rsvp_cancel_rsvp_again_on_the_page(app, make_user):
 def test_a_reminder_already_sent_is_not_sent_again_after_rsvp_cancel_rsvp(app, make_user):
     [(user_id, client)] = members(app, make_user, 1)
     screening_id = make_screening(app, capacity=3)
-    client.post(f"/api/screenings/{screening_id}/rsvp")
+    client.post(f"/api/screenings/{screening_id}/rsvp", json={})
     with app.app_context():  # the day-before reminder went out
         db.session.execute(update(Reminder).where(Reminder.lead_seconds == DAY).values(status=DISPATCHED))
         db.session.commit()
-    client.delete(f"/api/screenings/{screening_id}/rsvp")
+    client.delete(f"/api/screenings/{screening_id}/rsvp", json={})
     assert reminder_rows(app, screening_id, user_id) == {DAY: DISPATCHED, HOUR: CANCELLED_REMINDER}
-    assert client.post(f"/api/screenings/{screening_id}/rsvp").status_code == 201
+    assert client.post(f"/api/screenings/{screening_id}/rsvp", json={}).status_code == 201
     assert reminder_rows(app, screening_id, user_id) == {DAY: DISPATCHED, HOUR: PENDING}
 
 
@@ -110,7 +110,7 @@ def test_a_refusal_shows_as_an_error_not_as_success(app, make_user):
     (_, first), (_, second) = members(app, make_user, 2)
     screening_id = make_screening(app, capacity=1)
     url = f"/screenings/{screening_id}"
-    first.post(f"/api/screenings/{screening_id}/rsvp")
+    first.post(f"/api/screenings/{screening_id}/rsvp", json={})
     token = csrf_token(second.get(url).get_data(as_text=True))
     page = second.post(f"{url}/rsvp", data={"csrf_token": token}, follow_redirects=True).get_data(as_text=True)
     assert re.search(r'class="flash flash-error"[^>]*>[^<]*this screening is full', page, re.IGNORECASE)
@@ -158,14 +158,14 @@ def test_any_sequence_of_rsvps_and_cancels_keeps_the_database_like_the_model(app
 
         @rule(member=st.integers(0, MEMBERS - 1), s=st.integers(0, len(CAPACITIES) - 1))
         def rsvp_in_the_api(self, member: int, s: int) -> None:
-            response = signed_in[member][1].post(f"/api/screenings/{screening_ids[s]}/rsvp")
+            response = signed_in[member][1].post(f"/api/screenings/{screening_ids[s]}/rsvp", json={})
             status, words = self._expect_rsvp(member, s)
             assert response.status_code == status, response.get_data(as_text=True)
             assert words in (response.get_json() or {}).get("error", "")
 
         @rule(member=st.integers(0, MEMBERS - 1), s=st.integers(0, len(CAPACITIES) - 1))
         def cancel_in_the_api(self, member: int, s: int) -> None:
-            response = signed_in[member][1].delete(f"/api/screenings/{screening_ids[s]}/rsvp")
+            response = signed_in[member][1].delete(f"/api/screenings/{screening_ids[s]}/rsvp", json={})
             assert response.status_code == self._expect_cancel(member, s), response.get_data(as_text=True)
 
         @rule(member=st.integers(0, MEMBERS - 1), s=st.integers(0, len(CAPACITIES) - 1),
@@ -241,7 +241,7 @@ def at_once(calls) -> list:
 def test_concurrent_rsvps_never_exceed_the_capacity(app, make_user):
     signed_in = members(app, make_user, 10)
     screening_id = make_screening(app, capacity=4)
-    answers = at_once([lambda c=client: c.post(f"/api/screenings/{screening_id}/rsvp") for _, client in signed_in])
+    answers = at_once([lambda c=client: c.post(f"/api/screenings/{screening_id}/rsvp", json={}) for _, client in signed_in])
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [201] * 4 + [409] * 6, [a.get_data(as_text=True) for a in answers]
     assert all("full" in a.get_json()["error"] for a in answers if a.status_code == 409)
@@ -253,7 +253,7 @@ def test_concurrent_rsvps_never_exceed_the_capacity(app, make_user):
 def test_one_members_double_click_makes_one_rsvp(app, make_user):
     [(user_id, client)] = members(app, make_user, 1)
     screening_id = make_screening(app, capacity=5)
-    answers = at_once([lambda: client.post(f"/api/screenings/{screening_id}/rsvp") for _ in range(6)])
+    answers = at_once([lambda: client.post(f"/api/screenings/{screening_id}/rsvp", json={}) for _ in range(6)])
     assert sorted(a.status_code for a in answers) == [201] + [409] * 5
     assert going(app, screening_id) == {user_id}
     assert reminder_rows(app, screening_id, user_id) == {DAY: PENDING, HOUR: PENDING}
@@ -267,9 +267,9 @@ def test_concurrent_rsvps_and_cancels_leave_rsvps_and_reminders_consistent(app, 
         calls = []
         for _, client in signed_in:
             if rng.random() < 0.6:
-                calls.append(lambda c=client: c.post(f"/api/screenings/{screening_id}/rsvp"))
+                calls.append(lambda c=client: c.post(f"/api/screenings/{screening_id}/rsvp", json={}))
             else:
-                calls.append(lambda c=client: c.delete(f"/api/screenings/{screening_id}/rsvp"))
+                calls.append(lambda c=client: c.delete(f"/api/screenings/{screening_id}/rsvp", json={}))
         answers = at_once(calls)
         assert {a.status_code for a in answers} <= {201, 204, 404, 409}, [a.get_data(as_text=True) for a in answers]
         who = going(app, screening_id)

@@ -67,42 +67,42 @@ def test_bad_screening_input_is_a_clear_4xx(admin):
 
 def test_rsvp_creates_reminders_and_twice_is_409(app, admin):
     screening_id = create(admin).get_json()["id"]
-    admin.post("/api/auth/logout")
+    admin.post("/api/auth/logout", json={})
     login(admin)
-    response = admin.post(f"/api/screenings/{screening_id}/rsvp")
+    response = admin.post(f"/api/screenings/{screening_id}/rsvp", json={})
     assert response.status_code == 201 and response.get_json()["you_rsvped"] is True
     assert {lead: status for (_, lead), (status, _) in reminders(app, screening_id).items()} == \
         {86400: "pending", 3600: "pending"}
-    again = admin.post(f"/api/screenings/{screening_id}/rsvp")
+    again = admin.post(f"/api/screenings/{screening_id}/rsvp", json={})
     assert again.status_code == 409 and "already" in again.get_json()["error"]
 
 
 def test_reminder_already_due_at_rsvp_time_is_skipped_not_sent_late(app, admin):
     screening_id = create(admin, starts_in=timedelta(hours=5)).get_json()["id"]  # 1-day reminder has passed
-    admin.post(f"/api/screenings/{screening_id}/rsvp")
+    admin.post(f"/api/screenings/{screening_id}/rsvp", json={})
     statuses = {lead: status for (_, lead), (status, _) in reminders(app, screening_id).items()}
     assert statuses == {86400: "skipped", 3600: "pending"}
 
 
 def test_full_and_cancelled_screenings_refuse_rsvps(app, admin, make_user):
     screening_id = create(admin, capacity=1).get_json()["id"]
-    assert admin.post(f"/api/screenings/{screening_id}/rsvp").status_code == 201
-    admin.post("/api/auth/logout")
+    assert admin.post(f"/api/screenings/{screening_id}/rsvp", json={}).status_code == 201
+    admin.post("/api/auth/logout", json={})
     login(admin)
-    full = admin.post(f"/api/screenings/{screening_id}/rsvp")
+    full = admin.post(f"/api/screenings/{screening_id}/rsvp", json={})
     assert full.status_code == 409 and "full" in full.get_json()["error"]
-    admin.post("/api/auth/logout")
+    admin.post("/api/auth/logout", json={})
     login(admin, "admin@example.com")
     other = create(admin).get_json()["id"]
-    assert admin.delete(f"/api/screenings/{other}").status_code == 204
-    cancelled = admin.post(f"/api/screenings/{other}/rsvp")
+    assert admin.delete(f"/api/screenings/{other}", json={}).status_code == 204
+    cancelled = admin.post(f"/api/screenings/{other}/rsvp", json={})
     assert cancelled.status_code == 409 and "cancelled" in cancelled.get_json()["error"]
-    assert admin.post("/api/screenings/999/rsvp").status_code == 404
+    assert admin.post("/api/screenings/999/rsvp", json={}).status_code == 404
 
 
 def test_moving_a_screening_moves_pending_reminders_and_their_job(app, admin, redis_url):
     screening_id = create(admin).get_json()["id"]
-    admin.post(f"/api/screenings/{screening_id}/rsvp")
+    admin.post(f"/api/screenings/{screening_id}/rsvp", json={})
     new_start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=5)
     response = admin.patch(f"/api/screenings/{screening_id}", json={"starts_at": new_start.isoformat()})
     assert response.status_code == 200
@@ -115,11 +115,11 @@ def test_moving_a_screening_moves_pending_reminders_and_their_job(app, admin, re
 
 def test_cancelling_rsvp_or_screening_cancels_reminders_and_jobs(app, admin, redis_url):
     screening_id = create(admin).get_json()["id"]
-    admin.post(f"/api/screenings/{screening_id}/rsvp")
-    assert admin.delete(f"/api/screenings/{screening_id}/rsvp").status_code == 204
+    admin.post(f"/api/screenings/{screening_id}/rsvp", json={})
+    assert admin.delete(f"/api/screenings/{screening_id}/rsvp", json={}).status_code == 204
     assert {s for s, _ in reminders(app, screening_id).values()} == {"cancelled"}
-    assert admin.delete(f"/api/screenings/{screening_id}/rsvp").status_code == 404
-    assert admin.delete(f"/api/screenings/{screening_id}").status_code == 204
+    assert admin.delete(f"/api/screenings/{screening_id}/rsvp", json={}).status_code == 404
+    assert admin.delete(f"/api/screenings/{screening_id}", json={}).status_code == 204
     assert scheduled_at(redis_url, f"reminders-{screening_id}-3600") is None
     connection = Redis.from_url(redis_url)
     assert not connection.exists(f"rq:job:reminders-{screening_id}-3600")  # no orphaned job hash
@@ -127,7 +127,7 @@ def test_cancelling_rsvp_or_screening_cancels_reminders_and_jobs(app, admin, red
 
 def test_listing_shows_upcoming_with_seats_left(admin):
     screening_id = create(admin, capacity=5).get_json()["id"]
-    admin.post(f"/api/screenings/{screening_id}/rsvp")
+    admin.post(f"/api/screenings/{screening_id}/rsvp", json={})
     items = admin.get("/api/screenings").get_json()["items"]
     assert [(i["id"], i["seats_left"], i["rsvp_count"]) for i in items] == [(screening_id, 4, 1)]
     assert admin.get("/screenings/").status_code == 200

@@ -67,7 +67,7 @@ def test_first_social_sign_in_asks_for_a_phone_and_verifies_it_by_sms(app_factor
     assert client.post("/api/auth/verify", json={"email": "minji@example.com", "code": code}).status_code == 200
     assert client.post("/api/posts", json={"title": "t", "body": "b"}).status_code == 201
     # Signing in again is recognised by the link, not duplicated.
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     again = sign_in_with(client, provider)
     assert again.status_code == 302 and again.headers["Location"] == "/posts/"
     assert count(app, User) == 1 and count(app, SocialAccount) == 1

@@ -5,9 +5,9 @@ from datetime import timedelta
 
 import pytest
 from redis import Redis
-from rq import Queue
 from sqlalchemy import update
 
+from app.safe_jobs import JSONQueue
 from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.types import utcnow
@@ -31,7 +31,7 @@ def test_sweeper_enqueues_pending_rows_whose_jobs_were_lost(app_factory, make_us
     Redis.from_url(redis_url).flushdb()  # the queue Redis lost everything
     result = sweep(app)
     assert result["due"] == 26 and result["enqueued"] == 3
-    assert sorted(Queue("low", connection=Redis.from_url(redis_url)).job_ids) == [
+    assert sorted(JSONQueue("low", connection=Redis.from_url(redis_url)).job_ids) == [
         "email-batch-0-9", "email-batch-10-19", "email-batch-20-29"]
     run_jobs()
     assert all(len(smtp.to(e)) == 1 for e in emails)
@@ -45,7 +45,7 @@ def test_a_second_sweep_does_not_queue_waiting_batches_again(app_factory, make_u
     client.post("/api/announcements", json={"subject": "s", "body": "b"})
     assert sweep(app)["enqueued"] == 2
     assert sweep(app)["enqueued"] == 0
-    assert Queue("low", connection=Redis.from_url(redis_url)).count == 3  # fan-out + two batches
+    assert JSONQueue("low", connection=Redis.from_url(redis_url)).count == 3  # fan-out + two batches
 
 
 def test_sweeper_leaves_fresh_rows_and_live_claims_alone(app_factory, make_user):
@@ -81,8 +81,8 @@ def test_sweeper_sends_welcome_rows_on_the_default_queue(app_factory, smtp, redi
                                                   "phone": "010-2222-3333", "channel": "email"})
     Redis.from_url(redis_url).flushdb()
     sweep(app)
-    assert Queue("default", connection=Redis.from_url(redis_url)).count == 1  # the welcome batch
-    assert Queue("high", connection=Redis.from_url(redis_url)).count == 1     # the code, a job of its own
+    assert JSONQueue("default", connection=Redis.from_url(redis_url)).count == 1  # the welcome batch
+    assert JSONQueue("high", connection=Redis.from_url(redis_url)).count == 1     # the code, a job of its own
     run_jobs()
     subjects = sorted(m["Subject"] for m in smtp.to("w@example.com"))
     assert len(subjects) == 2 and "Welcome to the film club" in subjects

@@ -5,9 +5,9 @@ import json
 from datetime import timedelta
 
 from redis import Redis
-from rq import Queue
 from sqlalchemy import select, update
 
+from app.safe_jobs import JSONQueue
 from app.extensions import db
 from app.models.delivery import SENT, Delivery
 from app.models.types import utcnow
@@ -28,7 +28,7 @@ def test_email_code_arrives_by_worker_and_unlocks_posting(app, client, smtp, run
     assert response.status_code == 201
     assert response.get_json()["user"]["is_verified"] is False
     delivery_id = db_delivery_id(app, "ada@example.com")
-    job = Queue("high", connection=Redis.from_url(redis_url)).fetch_job(f"verification-code-{delivery_id}")
+    job = JSONQueue("high", connection=Redis.from_url(redis_url)).fetch_job(f"verification-code-{delivery_id}")
     assert job is not None and job.func_name == "jobs.verification.send_verification_code"
     blocked = client.post("/api/posts", json={"title": "t", "body": "b"})
     assert blocked.status_code == 403 and "verify your account first" in blocked.get_json()["error"]
@@ -49,7 +49,7 @@ def test_sms_code_goes_to_the_console_backend_and_dev_page(app_factory, tmp_path
     from app.outbox import ALL
     from jobs.worker import AppSimpleWorker
 
-    app = app_factory(DEV_SMS_DIR=str(tmp_path), SMS_BACKEND="console")
+    app = app_factory(DEV_SMS_DIR=str(tmp_path), SMS_BACKEND="console", APP_ENV="development")  # /dev/sms
     client = app.test_client()
     api_signup(client, channel="sms")
     AppSimpleWorker(list(ALL), connection=Redis.from_url(redis_url), app=app).work(burst=True)
@@ -81,7 +81,7 @@ def test_running_the_code_job_twice_sends_one_message(app, client, smtp, run_job
     api_signup(client)
     delivery_id = db_delivery_id(app, "ada@example.com")
     run_jobs()
-    Queue("high", connection=Redis.from_url(redis_url)).enqueue(
+    JSONQueue("high", connection=Redis.from_url(redis_url)).enqueue(
         "jobs.verification.send_verification_code", delivery_id, job_id="again")
     run_jobs()
     assert len([m for m in smtp.to("ada@example.com") if "verification code" in m["Subject"]]) == 1
@@ -117,7 +117,7 @@ def test_five_wrong_attempts_void_the_code(app, client):
 
 def test_code_of_another_account_is_refused(app, client):
     api_signup(client)
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     api_signup(client, email="bob@example.com", name="Bob", phone="010-2222-3333")
     bobs_code = latest_code(app, "bob@example.com")
     answer = verify(client, bobs_code, email="ada@example.com")
@@ -198,6 +198,6 @@ def test_signup_is_rate_limited_per_phone_number(app_factory):
     app = app_factory(RATELIMIT_CODE_SEND="1 per minute")
     client = app.test_client()
     assert api_signup(client, channel="sms").status_code == 201
-    client.post("/api/auth/logout")
+    client.post("/api/auth/logout", json={})
     again = api_signup(client, email="other@example.com", channel="sms")
     assert again.status_code == 429 and "for this phone number" in again.get_json()["error"]

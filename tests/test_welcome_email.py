@@ -3,10 +3,10 @@
 The sign-ups choose SMS verification, so the only email they cause is the welcome email.
 """
 from redis import Redis
-from rq import Queue
 from sqlalchemy import select
 
 from app.extensions import db
+from app.safe_jobs import JSONQueue
 from app.models.delivery import SENT, Delivery
 
 
@@ -16,9 +16,9 @@ def test_welcome_email_arrives_through_a_worker(app, client, smtp, run_jobs, red
                                  "phone": "010-1234-5678", "channel": "sms"})
     assert response.status_code == 201
     user_id = response.get_json()["user"]["id"]
-    queue = Queue("default", connection=Redis.from_url(redis_url))
+    queue = JSONQueue("default", connection=Redis.from_url(redis_url))
     job = queue.fetch_job(f"welcome-email-{user_id}")
-    assert job is not None and job.func_name == "jobs.email.send_welcome_email" and job.args == (user_id,)
+    assert job is not None and job.func_name == "jobs.email.send_welcome_email" and job.args == [user_id]  # JSON: a list
     assert smtp.to("new@example.com") == []  # the request did not send it
     run_jobs()
     messages = smtp.to("new@example.com")
@@ -39,7 +39,7 @@ def test_job_is_not_enqueued_when_the_transaction_rolls_back(app, redis_url):
         db.session.rollback()
         enqueue_after_commit("jobs.email.send_welcome_email", 2, job_id="welcome-email-2")
         db.session.commit()
-    queue = Queue("default", connection=Redis.from_url(redis_url))
+    queue = JSONQueue("default", connection=Redis.from_url(redis_url))
     assert queue.job_ids == ["welcome-email-2"]
 
 
@@ -48,7 +48,7 @@ def test_running_the_job_twice_sends_once(app, client, smtp, run_jobs, redis_url
                                  "phone": "010-1234-5678", "channel": "sms"})
     run_jobs()
     user_id = client.get("/api/auth/me").get_json()["user"]["id"]
-    Queue("default", connection=Redis.from_url(redis_url)).enqueue(
+    JSONQueue("default", connection=Redis.from_url(redis_url)).enqueue(
         "jobs.email.send_welcome_email", user_id, job_id="welcome-email-again")
     run_jobs()
     assert len(smtp.to("twice@example.com")) == 1
@@ -74,8 +74,8 @@ def test_welcome_and_code_jobs_retry_at_mail_retry_intervals(app_factory, redis_
     assert response.status_code == 201
     user_id = response.get_json()["user"]["id"]
     redis = Redis.from_url(redis_url)
-    welcome = Queue("default", connection=redis).fetch_job(f"welcome-email-{user_id}")
-    codes = Queue("high", connection=redis).get_jobs()
+    welcome = JSONQueue("default", connection=redis).fetch_job(f"welcome-email-{user_id}")
+    codes = JSONQueue("high", connection=redis).get_jobs()
     assert welcome is not None and codes
     for job in (welcome, *codes):
         assert (job.retries_left, job.retry_intervals) == (3, [7, 11, 13]), job.id

@@ -18,8 +18,12 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
 
+from app.admin.dashboard_input import init_dashboard_input
+from app.admin.dashboard_text import init_dashboard_text
 from app.extensions import csrf
 from app.members.access import admin_refusal
+from app.safe_jobs import SERIALIZER, JSONJob, JSONQueue, requeue_job
+from app.security.proxies import public_origin
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,7 @@ def init_dashboard(app: Flask) -> None:
     import rq_dashboard
     from rq_dashboard.web import setup_rq_connection
 
+    _json_jobs_only()
     app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
     app.config.setdefault("RQ_DASHBOARD_POLL_INTERVAL", 2500)
     setup_rq_connection(app)
@@ -43,6 +48,25 @@ def init_dashboard(app: Flask) -> None:
     # On the app, not on rq_dashboard.blueprint: that blueprint object is shared
     # by every app in the process, and its hooks would pile up per create_app().
     app.before_request(_guard_dashboard)
+    init_dashboard_input(app)  # bad URL parts are 404s, not crashes in its views
+    init_dashboard_text(app)  # its JSON is escaped: the dashboard's templates do not escape
+
+
+def _json_jobs_only() -> None:
+    """Make rq-dashboard read jobs as JSON, never pickle (``app.safe_jobs``).
+
+    Its ``RQ_DASHBOARD_JSON_SERIALIZER`` setting reaches only some views: the job
+    page, delete and requeue call ``Job.fetch``/``requeue_job`` with rq's default
+    serializer, which unpickles a job's ``meta`` and result. So the names its
+    views use are pointed at the JSON classes (the same for every app in the
+    process, which is what every app wants).
+    """
+    from rq_dashboard import web  # imported only when the dashboard is mounted, as above
+
+    web.config.serializer = SERIALIZER
+    web.Job = JSONJob
+    web.Queue = JSONQueue
+    web.requeue_job = requeue_job
 
 
 def _guard_dashboard():
@@ -68,4 +92,4 @@ def same_origin() -> bool:
     if not source or source == "null":
         return False
     parts = urlsplit(source)
-    return f"{parts.scheme}://{parts.netloc}" == f"{request.scheme}://{request.host}"
+    return f"{parts.scheme}://{parts.netloc}" == public_origin()  # EXTERNAL_URL when set, never a forged Host

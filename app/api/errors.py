@@ -37,9 +37,16 @@ def _http_error(exc: HTTPException) -> Response:
 
 @bp.before_request
 def _only_json_bodies() -> Response | None:
-    """Refuse non-JSON bodies on writes: that is what makes the API CSRF-safe."""
-    if request.method in UNSAFE_METHODS and request.content_type and request.mimetype != "application/json":
-        return error_response(415, f"request body must be application/json, not {request.mimetype}")
+    """Every write carries ``Content-Type: application/json`` (``{}`` when it has nothing to say).
+
+    That is what makes the API CSRF-safe: a cross-site form or a plain ``fetch``
+    without CORS cannot send that content type, and a write with no body at all
+    (RSVP, cancel, sign-out, delete) used to pass with no content type.
+    """
+    if request.method in UNSAFE_METHODS and request.mimetype != "application/json":
+        sent = request.mimetype or "no Content-Type"
+        return error_response(415, f"request body must be application/json (send {{}} when there is "
+                                   f"nothing to say), not {sent}")
     return None
 
 

@@ -46,10 +46,13 @@ CIRCUIT_OPEN_SECONDS = 5.0
 POLL_SECONDS = 0.01
 # Generation tokens outlive their entries (CACHE_TTL) by far; an expired token
 # only costs a recompute, since a store needs the token it read to be current.
+# A token made by a miss lives only as long as its lock until an entry is stored
+# under it: a request for a post id that does not exist (nothing is stored) leaves
+# no key behind for long, however many ids are tried.
 GENERATION_TTL_SECONDS = 86_400
 
 # KEYS: entries hash, generation key, lock key. ARGV: field, lock token, lock ms,
-# a new generation token (used if the namespace has none), its TTL in seconds.
+# a new generation token (used if the namespace has none; it lives as long as the lock).
 # Returns {1, value} when the entry exists, {2, generation} when the lock was
 # taken, {3} when another reader holds the lock.
 _GET_OR_LOCK = """
@@ -59,7 +62,7 @@ if redis.call('SET', KEYS[3], ARGV[2], 'NX', 'PX', ARGV[3]) then
   local generation = redis.call('GET', KEYS[2])
   if not generation then
     generation = ARGV[4]
-    redis.call('SET', KEYS[2], generation, 'EX', ARGV[5])
+    redis.call('SET', KEYS[2], generation, 'PX', ARGV[3])
   end
   return {2, generation}
 end
@@ -67,16 +70,24 @@ return {3}
 """
 
 # KEYS: entries hash, generation key, lock key. ARGV: field, value, expected
-# generation, ttl seconds, lock token. Returns 1 if stored.
+# generation, ttl seconds, lock token, generation TTL seconds. Returns 1 if stored.
 _STORE_IF_CURRENT = """
 local stored = 0
 if (redis.call('GET', KEYS[2]) or '') == ARGV[3] then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+  if redis.call('TTL', KEYS[2]) < tonumber(ARGV[6]) / 2 then redis.call('EXPIRE', KEYS[2], ARGV[6]) end
   stored = 1
 end
 if redis.call('GET', KEYS[3]) == ARGV[5] then redis.call('DEL', KEYS[3]) end
 return stored
+"""
+
+
+# KEYS: lock key. ARGV: lock token. Drops the lock if it is still ours.
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 """
 
 
@@ -98,6 +109,7 @@ class VersionedCache:
         self.stats = CacheStats(client, f"{prefix}stats")
         self._get_or_lock = client.register_script(_GET_OR_LOCK)
         self._store_if_current = client.register_script(_STORE_IF_CURRENT)
+        self._release_lock = client.register_script(_RELEASE_LOCK)
         self._open_until = 0.0
         self._state_lock = threading.Lock()
 
@@ -105,8 +117,12 @@ class VersionedCache:
         base = f"{self.prefix}{namespace}"
         return f"{base}:entries", f"{base}:gen", f"{base}:lock:{field}"
 
-    def get_or_compute(self, namespace: str, field: str, compute: Callable[[], bytes]) -> CacheResult:
-        """The entry's bytes, from the cache when present, else from ``compute()``."""
+    def get_or_compute(self, namespace: str, field: str, compute: Callable[[], bytes],
+                       keep: Callable[[bytes], bool] | None = None) -> CacheResult:
+        """The entry's bytes, from the cache when present, else from ``compute()``.
+
+        ``keep(value)`` False: the computed value is answered but not stored (a
+        post that does not exist: anyone can ask for any number of ids)."""
         if time.monotonic() < self._open_until:
             return CacheResult(compute(), hit=False)
         entries, gen_key, lock_key = self._keys(namespace, field)
@@ -121,7 +137,7 @@ class VersionedCache:
             if value is not None:
                 self.stats.count("hit")
                 return CacheResult(value, hit=True)
-            return self._miss(entries, gen_key, lock_key, field, compute)
+            return self._miss(entries, gen_key, lock_key, field, compute, keep)
         except RedisError as exc:
             self._trip(exc)
             self.stats.count("error")
@@ -145,31 +161,49 @@ class VersionedCache:
         return value
 
     def _miss(self, entries: str, gen_key: str, lock_key: str, field: str,
-              compute: Callable[[], bytes]) -> CacheResult:
+              compute: Callable[[], bytes], keep: Callable[[bytes], bool] | None = None) -> CacheResult:
         token = secrets.token_hex(8)
         lock_ms = int(self.lock_timeout * 1000)
         deadline = time.monotonic() + self.lock_timeout
         keys = [entries, gen_key, lock_key]
         while True:
-            reply = self._get_or_lock(keys=keys, args=[field, token, lock_ms, secrets.token_hex(8),
-                                                       GENERATION_TTL_SECONDS])
+            reply = self._get_or_lock(keys=keys, args=[field, token, lock_ms, secrets.token_hex(8)])
             if reply[0] == 1:
                 self.stats.count("hit")
                 return CacheResult(reply[1], hit=True)
             if reply[0] == 2:
-                generation = reply[1]
-                value = compute()
-                self.stats.count("miss")
-                try:
-                    self._store_if_current(keys=keys, args=[field, value, generation, self.ttl, token])
-                except RedisError as exc:
-                    self._trip(exc)
-                return CacheResult(value, hit=False)
+                return self._compute_holding_lock(keys, field, reply[1], token, compute, keep)
             if time.monotonic() >= deadline:
                 # The lock holder is stuck or gone: answer from the database.
                 self.stats.count("miss")
                 return CacheResult(compute(), hit=False)
             time.sleep(POLL_SECONDS)
+
+    def _compute_holding_lock(self, keys: list[str], field: str, generation: bytes, token: str,
+                              compute: Callable[[], bytes], keep: Callable[[bytes], bool] | None) -> CacheResult:
+        """Compute and store. A compute that fails releases the lock, so the requests waiting
+        for this entry compute it themselves at once instead of waiting out CACHE_LOCK_TIMEOUT."""
+        try:
+            value = compute()
+        except BaseException:
+            self._release(keys[2], token)
+            raise
+        self.stats.count("miss")
+        if keep is not None and not keep(value):
+            self._release(keys[2], token)
+            return CacheResult(value, hit=False)
+        try:  # the store script releases the lock too
+            self._store_if_current(keys=keys, args=[field, value, generation, self.ttl, token,
+                                                    GENERATION_TTL_SECONDS])
+        except RedisError as exc:
+            self._trip(exc)
+        return CacheResult(value, hit=False)
+
+    def _release(self, lock_key: str, token: str) -> None:
+        try:
+            self._release_lock(keys=[lock_key], args=[token])
+        except RedisError as exc:
+            self._trip(exc)  # the lock expires on its own (CACHE_LOCK_TIMEOUT)
 
     def invalidate(self, *namespaces: str) -> None:
         """Drop every entry of these namespaces and refuse stores begun before now."""

@@ -14,7 +14,6 @@ from typing import Iterable
 from flask import Flask, current_app
 from prometheus_client.core import GaugeMetricFamily, Metric
 from redis.exceptions import RedisError
-from rq import Queue
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -23,13 +22,14 @@ from app.models.delivery import PENDING, SENDING, Delivery
 from app.models.types import utcnow
 from app.outbox import ALL
 from app.redis_clients import RedisNotConfigured, queue_redis
+from app.safe_jobs import JSONQueue
 
 log = logging.getLogger(__name__)
 
 REGISTRIES = ("started", "scheduled", "deferred", "finished", "failed")
 
 
-def _registry(queue: Queue, name: str):
+def _registry(queue: JSONQueue, name: str):
     return getattr(queue, f"{name}_job_registry")
 
 
@@ -39,7 +39,7 @@ def queue_metrics() -> Iterable[Metric]:
         redis = queue_redis()
         pipe = redis.pipeline(transaction=False)
         for name in ALL:
-            queue = Queue(name, connection=redis)
+            queue = JSONQueue(name, connection=redis)
             pipe.llen(queue.key)
             for registry in REGISTRIES:
                 pipe.zcard(_registry(queue, registry).key)

@@ -9,8 +9,9 @@ reset a limit by filling a cache. Limits are strings from config, e.g.
 ``RATELIMIT_KEY_PREFIX`` (``LIMITS:LIMITER/<prefix>/<scope>/<identity>/...``), so two
 apps sharing one Redis keep separate counts.
 
-If the storage is unreachable the limit is skipped (logged): sign-in stays up
-with a Redis outage, and codes are still protected by their attempt counter.
+If the storage fails, the limits never fail open: this process counts in its
+own memory instead (``app.security.limit_fallback``), logged once when it
+starts and once when the storage is back.
 """
 from __future__ import annotations
 
@@ -24,9 +25,12 @@ from flask_limiter.util import get_remote_address
 from limits import parse_many
 from werkzeug.exceptions import TooManyRequests
 
+from app.security.limit_fallback import LimitFallback
+
 log = logging.getLogger(__name__)
 
 _EXTENSION_KEY = "accounts_limiter"
+_FALLBACK_KEY = "accounts_limiter_fallback"
 
 
 class RateLimited(TooManyRequests):
@@ -47,6 +51,7 @@ def init_limiter(app: Flask) -> None:
         storage_options={"socket_connect_timeout": 1, "socket_timeout": 2}
         if app.config["RATELIMIT_STORAGE_URI"].startswith("redis") else {},
     )
+    app.extensions[_FALLBACK_KEY] = LimitFallback(app.config.get("RATELIMIT_STRATEGY") or "fixed-window")
 
 
 def client_address() -> str:
@@ -68,25 +73,32 @@ def enforce_all(limit_setting: str, keys: list[tuple[str, str, str]]) -> None:
     app = current_app._get_current_object()
     if not app.config["RATELIMIT_ENABLED"] or not keys:
         return
-    strategy = app.extensions[_EXTENSION_KEY].limiter
     items = parse_many(app.config[limit_setting])
     prefix = app.config["RATELIMIT_KEY_PREFIX"]
+    fallback = app.extensions[_FALLBACK_KEY]
+    if fallback.active():
+        return _count(fallback.strategy, items, prefix, keys)
     try:
-        for scope, identity, what in keys:
-            for item in items:
-                if not strategy.test(item, prefix, scope, identity):
-                    reset_at = strategy.get_window_stats(item, prefix, scope, identity).reset_time
-                    retry_after = max(1, math.ceil(reset_at - time.time()))
-                    raise RateLimited(f"too many requests {what}: the limit is {item}; "
-                                      f"try again in {retry_after} seconds", retry_after)
-        for scope, identity, _ in keys:
-            for item in items:
-                strategy.hit(item, prefix, scope, identity)
+        _count(app.extensions[_EXTENSION_KEY].limiter, items, prefix, keys)
     except RateLimited:
         raise
-    except Exception as exc:  # storage down: fail open, loudly (see module docstring)
-        log.error("rate limit storage unavailable (%s); %s not limited: %s",
-                  limit_setting, ", ".join(scope for scope, _, _ in keys), exc)
+    except Exception as exc:  # storage down: never fail open (see module docstring)
+        fallback.start(limit_setting, exc)
+        return _count(fallback.strategy, items, prefix, keys)
+    fallback.storage_answered()
+
+
+def _count(strategy, items, prefix: str, keys: list[tuple[str, str, str]]) -> None:
+    for scope, identity, what in keys:
+        for item in items:
+            if not strategy.test(item, prefix, scope, identity):
+                reset_at = strategy.get_window_stats(item, prefix, scope, identity).reset_time
+                retry_after = max(1, math.ceil(reset_at - time.time()))
+                raise RateLimited(f"too many requests {what}: the limit is {item}; "
+                                  f"try again in {retry_after} seconds", retry_after)
+    for scope, identity, _ in keys:
+        for item in items:
+            strategy.hit(item, prefix, scope, identity)
 
 
 def enforce_address(limit_setting: str, scope: str) -> None:

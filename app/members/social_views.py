@@ -19,6 +19,7 @@ from app.members import limits, sessions, social
 from app.members.forms import PhoneForm
 from app.members.social import SocialSignupError, account_to_link, create_member, link, linked_user
 from app.models.user import User
+from app.security.proxies import external_url_for
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def _enabled(name: str) -> social.ProviderSpec:
 def login(provider: str) -> Response:
     _enabled(provider)
     limits.enforce_address("RATELIMIT_LOGIN", "login")
-    return social.client(provider).authorize_redirect(url_for("social.callback", provider=provider, _external=True))
+    return social.client(provider).authorize_redirect(external_url_for("social.callback", provider=provider))
 
 
 @bp.get("/<provider>/callback")

@@ -39,7 +39,7 @@ def list_page_bytes(page: int, per_page: int) -> bytes:
 
 
 def post_detail_bytes(post_id: int) -> bytes:
-    """The post as JSON, or ``null`` when there is none (cached too, until a post gets that id)."""
+    """The post as JSON, or ``null`` when there is none (answered, never cached: see below)."""
     post = db.session.get(Post, post_id)
     return _dumps(post.to_dict() if post is not None else None)
 
@@ -50,8 +50,9 @@ def cached_list_page(page: int, per_page: int) -> CacheResult:
 
 
 def cached_post_detail(post_id: int) -> CacheResult:
+    # A missing post is not cached: anyone can ask for any id, and each would leave keys behind.
     return post_cache().get_or_compute(detail_namespace(post_id), "detail",
-                                       lambda: post_detail_bytes(post_id))
+                                       lambda: post_detail_bytes(post_id), keep=lambda value: value != b"null")
 
 
 MAX_PAGE = 1_000_000  # keeps the SQL offset within a 64-bit integer

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from flask import current_app
 from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
 from rq_scheduler import Scheduler
 from sqlalchemy import and_, insert, select, update
 
@@ -26,6 +25,7 @@ from app.models.screening import CANCELLED_REMINDER, DISPATCHED, PENDING, SKIPPE
 from app.models.types import utcnow
 from app.outbox import DEFAULT
 from app.redis_clients import queue_redis
+from app.safe_jobs import JSONJob, JSONQueue
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def job_id(screening_id: int, lead_seconds: int) -> str:
 
 
 def _scheduler() -> Scheduler:
-    return Scheduler(queue_name=QUEUE, connection=queue_redis())
+    return Scheduler(queue_name=QUEUE, connection=queue_redis(), job_class=JSONJob, queue_class=JSONQueue)
 
 
 # -- scheduling (web process, after commit) ------------------------------------------
@@ -74,7 +74,7 @@ def unschedule_screening(screening_id: int, leads: tuple[int, ...]) -> None:
 def _forget(scheduler: Scheduler, job_id: str) -> None:
     scheduler.cancel(job_id)  # leaves the job hash behind: delete it too
     try:
-        Job.fetch(job_id, connection=scheduler.connection).delete()
+        JSONJob.fetch(job_id, connection=scheduler.connection).delete()
     except NoSuchJobError:
         pass
 

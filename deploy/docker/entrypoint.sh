@@ -24,7 +24,7 @@ case $role in
     web)
         check_redis
         [ "${MIGRATE_ON_START:-yes}" != yes ] || migrate
-        exec gunicorn --bind "0.0.0.0:${PORT:-8000}" --access-logfile - --graceful-timeout 30 \
+        exec gunicorn --config deploy/gunicorn.conf.py --bind "0.0.0.0:${PORT:-8000}" --access-logfile - --graceful-timeout 30 \
             "$@" 'app:create_app()'
         ;;
     worker)

@@ -32,8 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from deploy.local.redis_password import embedded_redis_config, embedded_redis_password, write_services_env
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"  # shared by every launcher (gthread)
 COLOURS = ["36", "33", "35", "32", "34", "31", "96", "93"]
 _PR_SET_PDEATHSIG = 1
 RESTART_FIRST_DELAY = 1.0    # seconds before a dead process starts again
@@ -169,12 +172,13 @@ class Process:
 def web_server_args(port: int | str, env: dict[str, str], app_spec: str = "app:create_app()") -> list[str]:
     """The gunicorn command line of `make run`; the benchmark serves its app with the same one.
 
-    Sync workers, one per core unless WEB_CONCURRENCY says otherwise.
+    The shared settings (``deploy/gunicorn.conf.py``: gthread workers with a bounded
+    number of threads), one worker per core unless WEB_CONCURRENCY says otherwise.
     """
     workers = env.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
     return [
-        str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", workers, "--worker-class", "sync",
-        "--access-logfile", "-", "--graceful-timeout", "20", app_spec,
+        str(BIN / "gunicorn"), "--config", str(GUNICORN_CONFIG), "--bind", f"127.0.0.1:{port}",
+        "--workers", workers, "--graceful-timeout", "20", app_spec,
     ]
 
 
@@ -211,12 +215,14 @@ class Stack:
                 raise SystemExit(f"stack | EMBEDDED_REDIS_PORT {port} is in use by something else; choose another")
             from deploy.local.redis_server import find_redis_binary
 
-            (self.var / "redis").mkdir(parents=True, exist_ok=True)
+            redis_dir = self.var / "redis"
+            password = embedded_redis_password(redis_dir)
             self.services.append(Process("redis", [
-                find_redis_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(self.var / "redis"),
+                find_redis_binary(), str(embedded_redis_config(redis_dir, password)),
+                "--bind", "127.0.0.1", "--port", str(port), "--dir", str(redis_dir),
                 "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction", "--protected-mode", "yes",
             ], self.env, COLOURS[0], death_signal=signal.SIGTERM))
-            services_env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+            services_env["REDIS_URL"] = f"redis://:{password}@127.0.0.1:{port}/0"
         if not self.env.get("MAIL_SERVER"):
             port = int(read_env("DEV_MAIL_PORT", "0")) or free_port()
             mail_dir = self.env.get("DEV_MAIL_DIR") or str(self.var / "mail")
@@ -225,7 +231,7 @@ class Stack:
             ], self.env, COLOURS[1], death_signal=signal.SIGTERM))
             services_env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port), DEV_MAIL_DIR=mail_dir)
         self.env.update(services_env)
-        self.services_env.write_text("".join(f"{k}={v}\n" for k, v in services_env.items()))
+        write_services_env(self.services_env, services_env)  # 0600: it holds the Redis password
         for process in self.services:
             process.start(width=9)
         if "REDIS_URL" in services_env:
@@ -274,7 +280,7 @@ class Stack:
             say(f"caught mail    http://127.0.0.1:{port}/dev/mail")
         if self.env.get("SMS_BACKEND", "console") == "console":
             say(f"text messages  http://127.0.0.1:{port}/dev/sms   (console SMS backend, kept under var/sms)")
-        say(f"queues         .venv/bin/rq info --url {redis_url}   (or: make info)")
+        say("queues         make info   (rq info; the URL with its password is in var/run/services.env)")
         say("Ctrl-C stops everything")
 
     @staticmethod
