@@ -14,12 +14,14 @@ from sqlalchemy import func, select
 
 from app.extensions import cache, db
 from app.members.contact import InvalidContact, normalise_email
+from app.members.password_rules import password_problem
 from app.members.service import find_user_by_email
 from app.models.post import Post
 from app.models.types import utcnow
 from app.models.user import CHANNEL_EMAIL, User
 from app.redis_checks import check_queue_redis
 from app.redis_clients import make_queue_redis, redact_url
+from app.text_rules import display_name_problem
 
 DEMO_PASSWORD = "filmclub-demo"
 FILMS = ["Seven Samurai", "Spirited Away", "Parasite", "Paterson", "Tokyo Story", "The Handmaiden",
@@ -90,6 +92,10 @@ def create_admin_command(email: str, password: str | None, name: str | None) -> 
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise click.BadParameter(f"must be at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password")
+    if password is not None and (problem := password_problem(password, email=email, name=name)):
+        raise click.BadParameter(problem, param_hint="--password")
+    if name is not None and (problem := display_name_problem(name)):
+        raise click.BadParameter(problem, param_hint="--name")
     user = find_user_by_email(email)
     if user is None:
         if password is None:

@@ -279,6 +279,8 @@ def accounts_settings(env: Mapping[str, str], app_env: str, redis_url: str) -> d
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "") or redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": env.get("RATELIMIT_KEY_PREFIX", "filmclub-limits"),
         "RATELIMIT_LOGIN": env.get("RATELIMIT_LOGIN", "10 per minute;50 per hour"),
+        # per account alone: past it sign-ins on the account are slowed (LOGIN_SLOWDOWN_SECONDS), never refused
+        "RATELIMIT_LOGIN_ACCOUNT": env.get("RATELIMIT_LOGIN_ACCOUNT", "100 per hour;500 per day"),
         "RATELIMIT_SIGNUP": env.get("RATELIMIT_SIGNUP", "10 per minute;30 per hour"),
         "RATELIMIT_VERIFY": env.get("RATELIMIT_VERIFY", "10 per minute;30 per hour"),
         "RATELIMIT_CODE_SEND": env.get("RATELIMIT_CODE_SEND", "1 per minute;5 per hour;10 per day"),

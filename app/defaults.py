@@ -42,6 +42,9 @@ CACHE_LOCAL_MAX_BYTES = 32 * 1024 * 1024
 VERIFICATION_CODE_TTL = 600
 VERIFICATION_MAX_ATTEMPTS = 5
 VERIFICATION_RESEND_COOLDOWN = 60
+SESSION_MAX_AGE = 30 * 24 * 3600   # seconds a signed-in session lasts at most (member_sessions rows)
+PASSWORD_RESET_TTL = 30 * 60       # seconds a password-reset link is good for
+LOGIN_SLOWDOWN_SECONDS = 2.0       # added to each sign-in over an account's ceiling (RATELIMIT_LOGIN_ACCOUNT)
 
 # -- pages -----------------------------------------------------------------------------------------
 POSTS_PER_PAGE = 20                # pages and API alike

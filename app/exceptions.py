@@ -55,6 +55,11 @@ class PhoneTaken(FilmClubError):
     """Another member verified this mobile number: a verified number belongs to one member."""
 
 
+class PasswordRefused(Refused):
+    """A refused password change or reset (wrong current password, an unusable reset link);
+    ``field`` names the input at fault."""
+
+
 class SettingsError(Refused):
     """A refused change to a member's settings; ``page_message`` defaults to ``message`` as a sentence,
     shown under ``field`` on the settings page when it is about one."""

@@ -69,6 +69,26 @@ def single_line_problem(text: str) -> str | None:
     return _problem(text, frozenset(), "it must be a single line")
 
 
+# Invisible or unassigned: bidirectional overrides (U+202E makes "gnp.exe" read "exe.png"), zero-width
+# characters that make two names look alike, private-use and unassigned code points.
+NOT_PRINTABLE = {"Cf": "an invisible formatting character", "Co": "a private-use character",
+                 "Cn": "an unassigned code point"}
+
+
+def display_name_problem(text: str) -> str | None:
+    """None if ``text`` is one printable line (a member's display name); else what is wrong."""
+    problem = single_line_problem(text)
+    if problem:
+        return problem
+    for char in text:
+        what = NOT_PRINTABLE.get(unicodedata.category(char))
+        if what:
+            return f"contains {what} ({describe(char)}); a name must be printable text"
+    if not text.strip():
+        return "is only spaces"
+    return None
+
+
 def multi_line_problem(text: str) -> str | None:
     """None if ``text`` (already normalised) is fine as a message body; else what is wrong."""
     return _problem(text, MULTI_LINE_ALLOWED, "use plain new lines (Enter) only")
@@ -78,6 +98,13 @@ def multi_line_problem(text: str) -> str | None:
 
 def _check_single_line(text: str) -> str:
     problem = single_line_problem(text)
+    if problem:
+        raise ValueError(problem)
+    return text
+
+
+def _check_display_name(text: str) -> str:
+    problem = display_name_problem(text)
     if problem:
         raise ValueError(problem)
     return text
@@ -96,6 +123,7 @@ def _normalise_if_text(value: object) -> object:
 
 # Use as ``Annotated[str, Field(...), *SINGLE_LINE]``.
 SINGLE_LINE = (AfterValidator(_check_single_line),)
+DISPLAY_NAME = (AfterValidator(_check_display_name),)
 MULTI_LINE = (BeforeValidator(_normalise_if_text), AfterValidator(_check_multi_line))
 
 SingleLineText = Annotated[str, *SINGLE_LINE]
@@ -109,6 +137,15 @@ class SingleLine:
 
     def __call__(self, form, field) -> None:
         problem = single_line_problem(field.data or "")
+        if problem:
+            raise ValidationError(f"{field.label.text} {problem}.")
+
+
+class DisplayName:
+    """WTForms validator: a member's name is one printable line."""
+
+    def __call__(self, form, field) -> None:
+        problem = display_name_problem(field.data or "")
         if problem:
             raise ValidationError(f"{field.label.text} {problem}.")
 

@@ -48,7 +48,8 @@ def visitors(app, make_user):
         "starts_at": utcnow().replace(year=utcnow().year + 1).isoformat()}).get_json()["id"]
     announcement = admin.post("/api/announcements", json={"subject": "Hi", "body": "All of you"})
     ids = {"post_id": post_id, "screening_id": screening_id,
-           "announcement_id": announcement.get_json()["id"] if announcement.status_code == 202 else 1}
+           "announcement_id": announcement.get_json()["id"] if announcement.status_code == 202 else 1,
+           "token": 1}  # a password-reset link that is not valid
     clients = {"anonymous": app.test_client(), "admin": admin}
     for name, email in (("member", "ada@example.com"), ("unverified", "new@example.com")):
         clients[name] = app.test_client()

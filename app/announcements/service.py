@@ -37,12 +37,15 @@ def retry_job_id(announcement_id: int) -> str:
 
 
 def create_announcement(author: User, subject: str, body: str) -> Announcement:
-    """Record the announcement and one pending delivery per member; queue the send after commit."""
+    """Record the announcement and one pending delivery per member with a verified email; queue the send
+    after commit."""
     announcement = Announcement(subject=subject, body=body, author_id=author.id)
     db.session.add(announcement)
     db.session.flush()
     key = literal(idempotency_prefix(announcement.id)) + cast(User.id, String)
-    db.session.execute(insert_deliveries(key, KIND, subject, body, lambda rows: rows.order_by(User.id),
+    # Bulk mail goes only to addresses their members proved: an unverified one may be someone else's.
+    db.session.execute(insert_deliveries(key, KIND, subject, body,
+                                         lambda rows: rows.where(User.email_verified_at.is_not(None)).order_by(User.id),
                                          by_preference=False, announcement_id=announcement.id))
     # rowcount of INSERT ... SELECT is -1 on some drivers (psycopg): count the rows (indexed).
     announcement.recipient_count = db.session.scalar(

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from flask import Response, jsonify
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from app.api import bp
 from app.api.errors import APIError, parse_json
-from app.api.schemas import LoginRequest, SignupRequest
+from app.api.schemas import (LoginRequest, PasswordChange, PasswordResetConfirm, PasswordResetRequest,
+                             SignupRequest)
 from app.extensions import db
-from app.members import limits, service, verification
+from app.members import limits, passwords, service, sessions, verification
 from app.members.contact import mask_phone, normalise_email
 from app.models.user import CHANNEL_SMS, User
 
@@ -36,7 +37,7 @@ def signup() -> tuple[Response, int]:
     limits.enforce_address("RATELIMIT_SIGNUP", "signup")
     data = parse_json(SignupRequest)
     email = normalise_email(data.email, strict=False)
-    if service.find_user_by_email(email) is not None:
+    if service.email_owned(email):
         raise APIError(409, "an account with this email already exists")
     if verification.phone_taken(data.phone):
         raise APIError(409, PHONE_TAKEN, [{"field": "phone", "message": PHONE_TAKEN}])
@@ -49,7 +50,7 @@ def signup() -> tuple[Response, int]:
     except (service.EmailTaken, IntegrityError):
         db.session.rollback()
         raise APIError(409, "an account with this email already exists") from None
-    login_user(user)
+    sessions.sign_in(user)
     return jsonify({"user": user_json(user), "message": code_sent_message(user, data.channel)}), 201
 
 
@@ -57,17 +58,24 @@ def signup() -> tuple[Response, int]:
 def login() -> Response:
     limits.enforce_address("RATELIMIT_LOGIN", "login")
     data = parse_json(LoginRequest)
-    limits.enforce("RATELIMIT_LOGIN", "login-email", normalise_email(data.email, strict=False), "for this account")
-    user = service.authenticate(data.email, data.password)
+    user = service.sign_in_attempt(data.email, data.password)
     if user is None:
         raise APIError(401, "invalid email or password")
-    login_user(user)
+    sessions.sign_in(user)
     return jsonify({"user": user_json(user)})
 
 
 @bp.post("/auth/logout")
 def logout() -> tuple[str, int]:
-    logout_user()
+    sessions.sign_out()
+    return "", 204
+
+
+@bp.post("/auth/logout-everywhere")
+@login_required
+def logout_everywhere() -> tuple[str, int]:
+    """End every session of the member (other browsers, copied cookies), this one included."""
+    sessions.sign_out_everywhere(current_user._get_current_object())
     return "", 204
 
 
@@ -75,3 +83,36 @@ def logout() -> tuple[str, int]:
 @login_required
 def me() -> Response:
     return jsonify({"user": user_json(current_user)})
+
+
+RESET_REQUESTED = ("if an account has this email address, a link to choose a new password is on its way; "
+                   "it works once, for 30 minutes")
+
+
+@bp.post("/auth/password")
+@login_required
+def change_password() -> Response:
+    """A new password (the current one required); the member's other sessions end, this one stays."""
+    data = parse_json(PasswordChange)
+    limits.enforce("RATELIMIT_LOGIN", "password-change", str(current_user.id), "for this account")
+    passwords.change_password(current_user._get_current_object(), data.current_password, data.password)
+    return jsonify({"message": "password changed; your other sessions have ended"})
+
+
+@bp.post("/auth/password-reset")
+def password_reset() -> tuple[Response, int]:
+    """202 whether or not the address has an account: the answer must not tell who is a member."""
+    limits.enforce_address("RATELIMIT_SIGNUP", "password-reset")
+    data = parse_json(PasswordResetRequest)
+    passwords.request_reset(normalise_email(data.email, strict=False))
+    return jsonify({"message": RESET_REQUESTED}), 202
+
+
+@bp.post("/auth/password-reset/confirm")
+def password_reset_confirm() -> Response:
+    """Set the password from a reset link's token; every session of the member ends, and this one starts."""
+    limits.enforce_address("RATELIMIT_VERIFY", "password-reset-confirm")
+    data = parse_json(PasswordResetConfirm)
+    user = passwords.confirm_reset(data.token, data.password)
+    sessions.sign_in(user)
+    return jsonify({"user": user_json(user), "message": "password changed; every other session has ended"})

@@ -13,6 +13,7 @@ from app.api import schemas as s
 from app.api import screening_schemas as ss
 
 _MODELS = [s.PostCreate, s.PostUpdate, s.PostOut, s.PostPage, s.SignupRequest, s.LoginRequest,
+           s.PasswordChange, s.PasswordResetRequest, s.PasswordResetConfirm,
            s.AuthAnswer, s.UserOut, s.ErrorOut, ss.ScreeningCreate, ss.ScreeningUpdate, ss.ScreeningOut,
            ss.ScreeningList,
            a.VerifyRequest, a.ResendRequest, a.AccountUpdate, a.MessageOut,
@@ -154,6 +155,28 @@ def openapi_document() -> dict[str, Any]:
             },
             "/api/auth/logout": {"post": {"summary": "Sign out",
                                           "responses": {"204": {"description": "Signed out"}}}},
+            "/api/auth/logout-everywhere": {"post": {
+                "summary": "Sign out on every device: every session of the member ends, this one included",
+                "security": cookie, "responses": {"204": {"description": "Every session ended"}, **_errors(401)}}},
+            "/api/auth/password": {"post": {
+                "summary": "Change the password (the current one required; not a common password); the "
+                           "member's other sessions end, this one goes on",
+                "security": cookie, "requestBody": _body(s.PasswordChange),
+                "responses": {"200": _json(a.MessageOut, "Changed"), **_errors(401, 403, 415, 422, 429)},
+            }},
+            "/api/auth/password-reset": {"post": {
+                "summary": "Mail a single-use link (valid 30 minutes) to choose a new password; 202 whether or "
+                           "not the address has an account",
+                "requestBody": _body(s.PasswordResetRequest),
+                "responses": {"202": _json(a.MessageOut, "Accepted: a link is on its way if the account exists"),
+                              **_errors(400, 415, 422, 429)},
+            }},
+            "/api/auth/password-reset/confirm": {"post": {
+                "summary": "Set a new password with the token from the reset link; every session of the member "
+                           "ends and this one is signed in",
+                "requestBody": _body(s.PasswordResetConfirm),
+                "responses": {"200": _json(s.AuthAnswer, "Changed and signed in"), **_errors(400, 415, 422, 429)},
+            }},
             "/api/auth/me": {"get": {"summary": "The signed-in member", "security": cookie,
                                      "responses": {"200": _json(s.AuthAnswer, "You"), **_errors(401)}}},
             "/api/announcements": {"post": {

@@ -9,17 +9,16 @@ from flask import Flask, Response, abort, redirect, request, url_for
 from flask_login import current_user
 
 from app.error_pages import APIError, PageError, error_response
-from app.extensions import db, login_manager
-from app.models.user import User
+from app.extensions import login_manager
+from app.members import sessions
 
 
 def init_login(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        return db.session.get(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
+    # The cookie names a server-side session; a signed-out (or ended) one loads nobody.
+    login_manager.user_loader(sessions.load)
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Response:

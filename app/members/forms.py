@@ -4,8 +4,9 @@ from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from app.members import password_rules
 from app.members.contact import InvalidContact, normalise_phone
-from app.text_rules import TextRulesForm
+from app.text_rules import DisplayName, TextRulesForm
 
 CHANNEL_CHOICES = [SelectChoice("sms", "Text message (SMS)"), SelectChoice("email", "Email")]
 
@@ -22,6 +23,22 @@ def validate_phone_value(field) -> None:
             field.data = normalise_phone(field.data)
         except InvalidContact as exc:
             raise ValidationError(str(exc)) from None
+
+
+def not_common(form, field) -> None:
+    """The rule the API applies (``app.members.password_rules``), in the form; with the email and name
+    when the form has them."""
+    email, name = getattr(form, "email", None), getattr(form, "name", None)
+    problem = password_rules.password_problem(field.data or "", email=email.data if email else None,
+                                              name=name.data if name else None)
+    if problem:
+        raise ValidationError(problem[0].upper() + problem[1:] + ".")
+
+
+def new_password_field(label: str = "New password") -> PasswordField:
+    return PasswordField(label, validators=[DataRequired(), Length(min=password_rules.MIN_LENGTH,
+                                                                   max=password_rules.MAX_LENGTH), not_common],
+                         render_kw={"autocomplete": "new-password"})
 
 
 class VerifyForm(FlaskForm):
@@ -52,7 +69,7 @@ class SettingsForm(FlaskForm):
 class PhoneForm(TextRulesForm):
     """Completing a first social sign-in: the phone number (and email if the provider gave none)."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=100), DisplayName()])
     email = EmailField("Email", validators=[Optional(), Email(), Length(max=254)])
     phone = phone_field()
     submit = SubmitField("Send me a code")
@@ -63,8 +80,8 @@ class PhoneForm(TextRulesForm):
 
 class SignupForm(TextRulesForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=100), DisplayName()])
+    password = new_password_field("Password")
     phone = phone_field()
     channel = RadioField("Send my verification code by", choices=CHANNEL_CHOICES, default="email",
                          validators=[DataRequired()])
@@ -72,6 +89,23 @@ class SignupForm(TextRulesForm):
 
     def validate_phone(self, field) -> None:
         validate_phone_value(field)
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=128)],
+                                     render_kw={"autocomplete": "current-password"})
+    password = new_password_field()
+    submit = SubmitField("Change password")
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField("Email me a link")
+
+
+class ResetForm(FlaskForm):
+    password = new_password_field()
+    submit = SubmitField("Set my new password")
 
 
 class LoginForm(FlaskForm):

@@ -15,7 +15,7 @@ from app.exceptions import CONFLICT, FORBIDDEN, SettingsError
 from app.extensions import db
 from app.members import limits, verification
 from app.members.contact import normalise_email
-from app.members.service import find_user_by_email
+from app.members.service import claim_email, find_user_by_email
 from app.models.user import CHANNEL_EMAIL, CHANNEL_SMS, User
 
 
@@ -46,7 +46,7 @@ def update_account(user: User, *, email: str | None = None, phone: str | None = 
                             field="current_password")
     if email_changes:
         other = find_user_by_email(new_email)
-        if other is not None and other.id != user.id:
+        if other is not None and other.id != user.id and other.email_verified:
             raise SettingsError(CONFLICT, "another account uses this email address", field="email")
     if phone_changes and verification.phone_taken(phone, user.id):
         raise SettingsError(CONFLICT, PHONE_TAKEN, PHONE_TAKEN_PAGE, field="phone")
@@ -63,6 +63,7 @@ def update_account(user: User, *, email: str | None = None, phone: str | None = 
                        ([("code-email", new_email, "for this email address")] if email_changes else [])
                        + ([("code-sms", phone, "for this phone number")] if phone_changes else []))
     if email_changes:
+        claim_email(new_email, user.id)  # from a member who never verified it, if one holds it
         user.email, user.email_verified_at = new_email, None
         changes.codes_sent.append(CHANNEL_EMAIL)
     if phone_changes:

@@ -26,7 +26,7 @@ from app.exceptions import ProfileError, SocialSignupError
 from app.extensions import db
 from app.members import verification
 from app.members.contact import InvalidContact, normalise_email
-from app.members.service import find_user_by_email
+from app.members.service import claim_email, email_owned, find_user_by_email
 from app.models.social_account import SocialAccount
 from app.models.types import utcnow
 from app.models.user import CHANNEL_SMS, User
@@ -172,13 +172,14 @@ def create_member(profile: SocialProfile, name: str, phone: str, email: str | No
         address = normalise_email(address)
     except InvalidContact as exc:
         raise SocialSignupError(str(exc)) from None
-    if find_user_by_email(address) is not None:
+    if email_owned(address):
         raise SocialSignupError("An account with this email already exists: sign in with your password, "
                                 f"then use \u201csign in with {profile.provider.capitalize()}\u201d once to link it.")
     if verification.phone_taken(phone):
         raise SocialSignupError("This mobile number is verified on another account, and a number belongs to one "
                                 "member. Give another number, or sign in to that account and link "
                                 f"{profile.provider.capitalize()} from there.")
+    claim_email(address)  # an unverified holder does not keep the owner out
     trusted_email = bool(profile.email and profile.email_verified)
     user = User(email=address, name=name.strip(), phone=phone, notification_channel=CHANNEL_SMS,
                 email_verified_at=utcnow() if trusted_email else None)

@@ -10,12 +10,12 @@ import logging
 import requests
 from authlib.integrations.base_client import OAuthError
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from app.extensions import db
-from app.members import limits, social
+from app.members import limits, sessions, social
 from app.members.forms import PhoneForm
 from app.members.social import SocialSignupError, account_to_link, create_member, link, linked_user
 from app.models.user import User
@@ -78,7 +78,7 @@ def _sign_in(profile: social.SocialProfile) -> Response:
     if user is None:
         session[PENDING_KEY] = profile.as_session()
         return redirect(url_for("social.complete"))
-    login_user(user)
+    sessions.sign_in(user)
     if not user.is_verified:
         flash("Enter the code we sent to your phone to finish signing up.", "info")
         return redirect(url_for("accounts.verify"))
@@ -124,7 +124,7 @@ def complete() -> Response | tuple[str, int]:
             status = 409
         else:
             session.pop(PENDING_KEY, None)
-            login_user(user)
+            sessions.sign_in(user)
             flash("Almost there: enter the code we just texted you.", "success")
             return redirect(url_for("accounts.verify"))
     if form.errors and status == 200:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.error_pages import status_for
 from app.extensions import db
-from app.members import limits, service, settings, verification
+from app.members import limits, passwords, service, sessions, settings, verification
 from app.members.contact import mask_phone, normalise_email
-from app.members.forms import LoginForm, LogoutForm, ResendForm, SettingsForm, SignupForm, VerifyForm
+from app.members.forms import (LoginForm, LogoutForm, PasswordChangeForm, ResendForm, ResetForm, ResetRequestForm,
+                               SettingsForm, SignupForm, VerifyForm)
 from app.members.service import find_user_by_email
 from app.members.settings import PHONE_TAKEN_PAGE
 from app.members.social import enabled_providers
@@ -41,7 +42,7 @@ def signup() -> Response | tuple[str, int]:
         channel = form.channel.data
         email = normalise_email(form.email.data, strict=False)
         try:
-            if service.find_user_by_email(email) is None and not verification.phone_taken(form.phone.data):
+            if not service.email_owned(email) and not verification.phone_taken(form.phone.data):
                 verification.enforce_code_limits(email, channel, form.phone.data)
             user = service.sign_up(form.email.data, form.name.data, form.password.data, form.phone.data, channel)
         except service.EmailTaken:
@@ -53,7 +54,7 @@ def signup() -> Response | tuple[str, int]:
                                     f"{limits.wait_phrase(exc.retry_after)} and try again.")
             status = 429
         else:
-            login_user(user)
+            sessions.sign_in(user)
             where = "by text message" if channel == CHANNEL_SMS else "by email"
             flash(f"Welcome! A welcome email is on its way, and your verification code was sent {where}.",
                   "success")
@@ -68,12 +69,10 @@ def login() -> Response | str:
     form = LoginForm()
     if request.method == "POST":
         limits.enforce_address("RATELIMIT_LOGIN", "login")
-        limits.enforce("RATELIMIT_LOGIN", "login-email", normalise_email(form.email.data or "", strict=False),
-                       "for this account")
     if form.validate_on_submit():
-        user = service.authenticate(form.email.data, form.password.data)
+        user = service.sign_in_attempt(form.email.data, form.password.data)
         if user is not None:
-            login_user(user)
+            sessions.sign_in(user)
             return redirect(_safe_next(url_for("posts.index")))
         form.password.errors.append("Invalid email or password.")
 
@@ -84,9 +83,47 @@ def login() -> Response | str:
 @auth_bp.post("/logout")
 def logout() -> Response:
     if LogoutForm().validate_on_submit():
-        logout_user()
+        sessions.sign_out()
         flash("Signed out.", "info")
     return redirect(url_for("posts.index"))
+
+
+RESET_SENT = ("If an account has this email address, a link to choose a new password is on its way. "
+              "It works once, for 30 minutes.")
+
+
+@auth_bp.route("/reset", methods=["GET", "POST"])
+def reset_request() -> Response | tuple[str, int]:
+    form = ResetRequestForm()
+    if request.method == "POST":
+        limits.enforce_address("RATELIMIT_SIGNUP", "password-reset")
+    if form.validate_on_submit():
+        passwords.request_reset(normalise_email(form.email.data, strict=False))
+        flash(RESET_SENT, "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form), 200 if not form.errors else 400
+
+
+@auth_bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_confirm(token: str) -> Response | tuple[str, int]:
+    if passwords.user_for_token(token) is None:
+        flash(passwords.BAD_LINK_PAGE, "error")
+        return render_template("auth/reset_request.html", form=ResetRequestForm(formdata=None)), 400
+    form = ResetForm()
+    if request.method == "POST":
+        limits.enforce_address("RATELIMIT_VERIFY", "password-reset-confirm")
+    if form.validate_on_submit():
+        try:
+            user = passwords.confirm_reset(token, form.password.data)
+        except passwords.PasswordRefused as exc:
+            form.form_errors.append(exc.page_message)
+        else:
+            sessions.sign_in(user)
+            flash("Your password is changed, and you are signed out everywhere else.", "success")
+            return redirect(url_for("posts.index"))
+    # the token is in this page's address: it must not leave in a Referer header
+    return render_template("auth/reset.html", form=form), 200 if not form.errors else 400, \
+        {"Referrer-Policy": "no-referrer"}
 
 
 accounts_bp = Blueprint("accounts", __name__)
@@ -187,7 +224,42 @@ def account_settings() -> Response | tuple[str, int]:
     if form.errors and status == 200:
         status = 400
     return render_template("accounts/settings.html", form=form, resend_form=_resend_form(current_user.email),
+                           everywhere_form=LogoutForm(formdata=None),
                            linked=sorted(a.provider for a in _social_accounts())), status
+
+
+@accounts_bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Response | tuple[str, int]:
+    form = PasswordChangeForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            limits.enforce("RATELIMIT_LOGIN", "password-change", str(current_user.id), "for this account")
+            passwords.change_password(current_user._get_current_object(), form.current_password.data,
+                                      form.password.data)
+        except passwords.PasswordRefused as exc:
+            getattr(form, exc.field).errors.append(exc.page_message)
+            status = status_for(exc)
+        except limits.RateLimited as exc:
+            form.form_errors.append(f"Too many tries: please wait {limits.wait_phrase(exc.retry_after)}.")
+            status = 429
+        else:
+            flash("Password changed. Your other devices are signed out.", "success")
+            return redirect(url_for("accounts.account_settings"))
+    if form.errors and status == 200:
+        status = 400
+    return render_template("accounts/password.html", form=form), status
+
+
+@accounts_bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere() -> Response:
+    if not LogoutForm().validate_on_submit():
+        abort(400, "The form expired: open the settings page again and press the button once more.")
+    sessions.sign_out_everywhere(current_user._get_current_object())
+    flash("Signed out on every device: every browser signed in to your account must sign in again.", "info")
+    return redirect(url_for("auth.login"))
 
 
 def _social_accounts():

@@ -39,6 +39,13 @@ class User(UserMixin, db.Model):
     notification_channel: Mapped[str] = mapped_column(String(5), default=CHANNEL_EMAIL,
                                                       server_default=CHANNEL_EMAIL)
 
+    # The token of the session this object was loaded for (app.members.sessions); not a column.
+    session_token = None  # type: str | None
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the cookie: the member and the server-side session it belongs to."""
+        return f"{self.id}:{self.session_token or ''}"
+
     def set_password(self, password: str) -> None:
         # Werkzeug's default is scrypt, a current memory-hard algorithm.
         self.password_hash = generate_password_hash(password)
