@@ -132,5 +132,5 @@ def add_members(topology: Topology, count: int, domain: str) -> int:
     topology.sql(
         "INSERT INTO users (email, name, is_admin, created_at, notification_channel) "
         f"SELECT 'm' || g || '@{domain}', 'member ' || g, false, now(), 'email' "
-        f"FROM generate_series(1, {count}) g")
+        f"FROM generate_series(1, {count}) g ON CONFLICT (email) DO NOTHING")
     return int(topology.sql("SELECT count(*) FROM users"))
