@@ -103,6 +103,12 @@ class Topology:
         self.compose("up", "-d", "--no-build", "--no-deps", "web", "worker", "scheduler")
         self.compose("up", "-d", "--no-build", "--no-deps", "proxy")
 
+    def recreate(self, service: str, **env: str) -> None:
+        """Replace ``service``'s containers with new ones whose environment has ``env`` (as
+        `MAIL_MAX_PER_SECOND=20 docker compose up -d --force-recreate worker` would)."""
+        self.env.update(env)
+        self.compose("up", "-d", "--no-build", "--no-deps", "--force-recreate", service)
+
     def down(self) -> None:
         self.compose("down", "--volumes", "-t", "5", timeout=600)
 
