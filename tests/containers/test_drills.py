@@ -105,7 +105,7 @@ def test_drill_1_a_web_host_removed_mid_load_loses_nothing(topology, mail, admin
     accepted = signups.accepted
     wait_for(lambda: all(welcome_counts(mail, accepted).values()), timeout=300,
              message=lambda: f"welcome mails: {sorted(welcome_counts(mail, accepted).items())[:5]}")
-    welcome = settle(mail, WELCOME, len(accepted), started, quiet=3)
+    settle(mail, WELCOME, len(accepted), started, quiet=3)   # late duplicates would show by now
     welcomes = welcome_counts(mail, accepted)
     _results["topology"] = outcome
     figures.add(f"drill 1, web container {webs[-1]} removed {removed_at - started:.1f} s into the send: "
@@ -121,7 +121,6 @@ def test_drill_1_a_web_host_removed_mid_load_loses_nothing(topology, mail, admin
     # reached a server (README "How it grows past one machine": drain at the balancer first).
     assert all(isinstance(status, int) for _, status in signups.results), signups.refused
     assert all(n == 1 for n in welcomes.values()), "every accepted sign-up's welcome mail exactly once"
-    assert welcome.recipients == len(accepted)
     assert outcome.missing == 0 and outcome.duplicates == 0
 
 
