@@ -1,6 +1,6 @@
 """Drill 5: scaling out within the provider's quota.
 
-The same announcement (DRILL_SCALE_MEMBERS: 1,500 to fit CI's time; the README's figures are 10,000)
+The same announcement to every member (DRILL_SCALE_MEMBERS, 2,000 to fit CI's time, as many as drills 1-4 leave; the README's figures are 10,000)
 with 1, 2 and 4 worker containers: messages per second for each and the ratio to one container, with
 where the limit came from (each container's cgroup CPU time, and the whole machine's). Then
 MAIL_MAX_PER_SECOND below the measured rate with 4 worker containers: the rate at the mail sink holds at
@@ -18,7 +18,7 @@ from tests.containers.drills import subject, wait_for_all
 from tests.containers.topology import podman
 from tests.processes import wait_for
 
-MEMBERS = int(os.environ.get("DRILL_SCALE_MEMBERS", "1500"))   # the issue's 10,000 (README figures): CI's time
+MEMBERS = int(os.environ.get("DRILL_SCALE_MEMBERS", "2000"))   # the issue's 10,000 (README figures): CI's time
 # The capped run's members: DRILL_CAPPED_MEMBERS, or about 30 s worth at the cap.
 CAPPED_MEMBERS = int(os.environ.get("DRILL_CAPPED_MEMBERS", "0"))
 
