@@ -1,11 +1,11 @@
 """Drill 5: scaling out within the provider's quota.
 
 The same announcement to every member (DRILL_SCALE_MEMBERS: 2,000 to fit CI's time, as many as drills
-1-4 leave; the README's figures are 10,000) with 1, 2 and 4 worker containers: messages per second for each and the ratio to one container, with
-where the limit came from (each container's cgroup CPU time, and the whole machine's). Then
-MAIL_MAX_PER_SECOND below the measured rate with 4 worker containers: the rate at the mail sink holds at
-the cap and nothing is lost. Measured, not asserted on speed; the cap is asserted from above only (a
-busy machine can only send slower).
+1-4 leave; the README's figures are 10,000) with 1, 2 and 4 worker containers: messages per second for
+each and the ratio to one container, with where the limit came from (each container's cgroup CPU time,
+and the whole machine's). Then MAIL_MAX_PER_SECOND below the measured rate with 4 worker containers: the
+rate at the mail sink holds at the cap and nothing is lost. Measured, not asserted on speed; the cap is
+asserted from above only (a busy machine can only send slower).
 """
 from __future__ import annotations
 
