@@ -109,7 +109,8 @@ class SignUps:
         for i in range(n, self.count, self.threads):
             email = f"s{self.tag}-{i}@signup.drill.example"
             try:
-                status: int | str = client.signup(email, f"010-4{int(self.tag[:2], 16) % 1000:03d}-{i % 10000:04d}").status
+                phone = f"010-4{int(self.tag[:2], 16) % 1000:03d}-{i % 10000:04d}"
+                status: int | str = client.signup(email, phone).status
             except OSError as exc:
                 status = f"{type(exc).__name__}: {exc}"
             with self._lock:
