@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast lint bench info lock clean chromium audit
+.PHONY: run test test-fast test-containers lint bench info lock clean chromium audit
 
 # The virtual environment is rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -43,6 +43,21 @@ chromium:  ## install Debian's chromium for the browser tests when it is missing
 	  echo "make: $(CHROMIUM) is missing: install Debian's chromium package (sudo apt-get install chromium)" \
 	       "for the browser tests, or skip them with BROWSER_TESTS=0" >&2; \
 	fi
+
+$(BIN)/.installed-containers: $(BIN)/.installed-dev requirements-containers.txt
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-containers.txt -c constraints.txt
+	touch $@
+
+# The compose topology as real containers (podman): tests/containers/. As root on Debian, what is missing
+# (podman, runc, debootstrap, the base images) is installed or made first; every container, network,
+# volume and image the run makes is removed at its end, whatever happens. CONTAINER_TESTS=0 skips it.
+test-containers:  ## build the image, run the compose topology, smoke test and drills (podman; as root)
+	@if [ "$(CONTAINER_TESTS)" = 0 ]; then echo "make: CONTAINER_TESTS=0: container tests skipped"; exit 0; fi; \
+	$(MAKE) --no-print-directory $(BIN)/.installed-containers && \
+	started=$$(date +%s) && bash tests/containers/prepare_host.sh && \
+	{ FILMCLUB_CONTAINER_TESTS=1 $(BIN)/python -m pytest tests/containers $(PYTEST_ARGS); status=$$?; \
+	  $(BIN)/python -c 'from tests.containers.topology import remove_everything; remove_everything()'; \
+	  echo "make: test-containers took $$(( $$(date +%s) - started )) s"; exit $$status; }
 
 bench: $(BIN)/.installed-dev  ## benchmarks: ratios measured side by side in one run
 	$(BIN)/python -m bench

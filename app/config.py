@@ -70,6 +70,16 @@ def _int_list(name: str, value: str | None, default: list[int]) -> list[int]:
     return numbers
 
 
+def _rate(name: str, value: str | None) -> float | None:
+    """A sending rate in messages per second: unset or empty means no cap; otherwise above 0."""
+    if value is None or value.strip() == "":
+        return None
+    rate = _float(name, value.strip(), 0.0)
+    if not rate > 0 or rate == float("inf"):
+        raise ConfigError(f"{name} must be a number of messages per second above 0, got {value!r}")
+    return rate
+
+
 def _float(name: str, value: str | None, default: float) -> float:
     if value is None or value == "":
         return default
@@ -222,6 +232,8 @@ class Config:
             MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER", "Film Club <noreply@filmclub.example>"),
             MAIL_TIMEOUT=_from(env, "MAIL_TIMEOUT", _float),
             MAIL_BATCH_SIZE=_from(env, "MAIL_BATCH_SIZE"),
+            # One rate for every worker on every host, kept in the queue Redis (jobs/send_rate.py).
+            MAIL_MAX_PER_SECOND=_rate("MAIL_MAX_PER_SECOND", env.get("MAIL_MAX_PER_SECOND")),
             MAIL_RETRY_INTERVALS=_from(env, "MAIL_RETRY_INTERVALS", _int_list),
             DELIVERY_STALE_CLAIM_SECONDS=_from(env, "DELIVERY_STALE_CLAIM_SECONDS"),
             DELIVERY_MARKS_SYNCHRONOUS=_bool(env.get("DELIVERY_MARKS_SYNCHRONOUS")),
@@ -287,6 +299,7 @@ def accounts_settings(env: Mapping[str, str], app_env: str, redis_url: str) -> d
         "SMS_BACKEND": sms_backend,
         "SMS_SENDER": env.get("SMS_SENDER", ""),
         "SMS_TIMEOUT": _from(env, "SMS_TIMEOUT", _float),
+        "SMS_MAX_PER_SECOND": _rate("SMS_MAX_PER_SECOND", env.get("SMS_MAX_PER_SECOND")),
         "DEV_SMS_DIR": env.get("DEV_SMS_DIR", str(var_dir(env) / "sms")) if development else env.get("DEV_SMS_DIR", ""),
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", ""),
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", ""),

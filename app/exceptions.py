@@ -124,7 +124,9 @@ class MailError(FilmClubError):
 
 
 class TransientMailError(MailError):
-    """Worth retrying later."""
+    """Worth retrying later. ``rate_exceeded``: the provider said we send too fast (SES: 454)."""
+
+    rate_exceeded = False
 
 
 class PermanentMailError(MailError):

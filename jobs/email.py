@@ -10,6 +10,7 @@ from app.models.user import User
 from app.outbox import welcome_delivery
 from jobs.deliveries import ClaimedRow, send_claimed
 from jobs.mailer import PermanentMailError, SMTPConnection, SMTPSettings, TransientMailError
+from jobs.send_rate import mail_rate
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ def send_email_delivery(delivery_id: int) -> str:
     """Send one email delivery row. Raises TransientMailError so RQ retries it."""
     def send(delivery: ClaimedRow) -> str:
         settings = SMTPSettings.from_config(current_app.config)
-        with SMTPConnection(settings) as connection:
+        with SMTPConnection(settings, mail_rate(current_app.config)) as connection:
             return connection.deliver(settings.sender, delivery.recipient, delivery.subject, delivery.body,
                                       delivery.idempotency_key)
 

@@ -33,6 +33,7 @@ from app.models.types import utcnow
 from jobs.claim_heartbeat import ClaimHeartbeat
 from jobs.deliveries import ClaimedRow, SentMarks, claim_range, mark_row_failed, release_row, stale_claim
 from jobs.mailer import MailError, PermanentMailError, SMTPConnection, SMTPSettings, TransientMailError
+from jobs.send_rate import mail_rate
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +125,10 @@ def _heartbeat(first_id: int, last_id: int, token: datetime, rows: list[ClaimedR
 
 def _send_all(batch: _Batch, settings: SMTPSettings) -> None:
     pending = list(batch.rows)
+    rate = mail_rate(current_app.config)
     with SentMarks() as marks:
         while pending:
-            with SMTPConnection(settings) as connection:
+            with SMTPConnection(settings, rate) as connection:
                 pending = _send_on(connection, marks, batch, settings, pending)
 
 

@@ -22,17 +22,21 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from email import policy
 from email.header import Header
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import idna
 
 from app.exceptions import MailError, PermanentMailError, TransientMailError, UnsendableMessage
 from app.text_rules import single_line_problem
+
+if TYPE_CHECKING:
+    from jobs.send_rate import SendRate
 
 
 @dataclass(frozen=True)
@@ -123,14 +127,28 @@ def _classify(code: int, text: bytes | str, what: str, session_usable: bool = Fa
     message = f"{what}: {code} {reply}"
     error = PermanentMailError(message) if 500 <= code < 600 else TransientMailError(message)
     error.session_usable = session_usable
+    if isinstance(error, TransientMailError):
+        lowered = reply.lower()
+        error.rate_exceeded = code == 454 or "rate exceeded" in lowered or "throttl" in lowered
     return error
+
+
+# A "sending too fast" answer (SES: 454 Throttling failure: Maximum sending rate exceeded) pauses the
+# senders and the same message is tried again, this many times in all, the pause doubling from the first.
+RATE_EXCEEDED_TRIES = 6
+RATE_EXCEEDED_FIRST_PAUSE = 1.0
+RATE_EXCEEDED_MAX_PAUSE = 8.0
 
 
 class SMTPConnection:
     """One SMTP session; use as a context manager and call ``send`` many times."""
 
-    def __init__(self, settings: SMTPSettings) -> None:
+    def __init__(self, settings: SMTPSettings, rate: "SendRate | None" = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        """``rate``: the shared sending rate (``jobs.send_rate``) each message waits its turn from."""
         self.settings = settings
+        self.rate = rate
+        self._sleep = sleep
         self._smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> "SMTPConnection":
@@ -185,7 +203,6 @@ class SMTPConnection:
     def send(self, message: EmailMessage, envelope: Envelope | None = None) -> str:
         """Send one message; returns the server's answer to DATA (e.g. ``250 OK``)."""
         assert self._smtp is not None, "use SMTPConnection as a context manager"
-        smtp = self._smtp
         if envelope is None:
             envelope = envelope_for(message["From"], parseaddr(message["To"])[1] or message["To"])
         options: tuple[str, ...] = ()
@@ -202,6 +219,30 @@ class SMTPConnection:
             data = message.as_bytes(policy=serialise)
         except (ValueError, TypeError, LookupError) as exc:
             raise UnsendableMessage(f"the message cannot be serialised: {type(exc).__name__}: {exc}") from exc
+        pause = RATE_EXCEEDED_FIRST_PAUSE
+        for attempt in range(1, RATE_EXCEEDED_TRIES + 1):
+            if self.rate is not None:
+                self.rate.acquire()
+            try:
+                return self._transaction(envelope, options, data)
+            except TransientMailError as exc:
+                if not (exc.rate_exceeded and exc.session_usable) or attempt == RATE_EXCEEDED_TRIES:
+                    raise
+                self._slow_down(pause)
+                pause = min(pause * 2, RATE_EXCEEDED_MAX_PAUSE)
+        raise AssertionError("unreachable")
+
+    def _slow_down(self, seconds: float) -> None:
+        """Every sender sharing the rate pauses (or this one alone, when no rate is configured)."""
+        if self.rate is not None:
+            self.rate.slow_down(seconds)   # the next acquire() waits it out
+        else:
+            self._sleep(seconds)
+
+    def _transaction(self, envelope: Envelope, options: tuple[str, ...], data: bytes) -> str:
+        """MAIL, RCPT, DATA for one message on the open session."""
+        smtp = self._smtp
+        assert smtp is not None
         try:
             smtp.ehlo_or_helo_if_needed()
             code, text = smtp.mail(envelope.sender, options)

@@ -194,6 +194,7 @@ def test_compose_has_a_persistent_noeviction_queue_redis_and_an_lru_cache(compos
     assert {"redis-queue", "redis-cache", "web", "worker", "scheduler", "mail", "db", "dev"} <= set(services)
     queue = services["redis-queue"]["command"]
     assert queue[queue.index("--appendonly") + 1] == "yes"
+    assert queue[queue.index("--requirepass") + 1].startswith("${QUEUE_REDIS_PASSWORD:?")
     assert queue[queue.index("--maxmemory-policy") + 1] == "noeviction"
     assert any(v.endswith(":/data") for v in services["redis-queue"]["volumes"])
     cache = services["redis-cache"]["command"]
@@ -209,7 +210,7 @@ def test_compose_app_services_run_entrypoint_roles_with_settings_the_app_knows(c
         assert service["build"]["target"] == "runtime" and service["init"] is True
         env = service["environment"]
         assert set(env) <= known, f"{name}: {set(env) - known} not in .env.example"
-        assert env["REDIS_URL"].startswith("redis://redis-queue:")
+        assert env["REDIS_URL"].startswith("redis://:${QUEUE_REDIS_PASSWORD:?") and "@redis-queue:6379/" in env["REDIS_URL"]
         assert env["CACHE_REDIS_URL"].startswith("redis://redis-cache:")
         assert env["MAIL_SERVER"] in services and "@db:" in env["DATABASE_URL"]
         assert set(service["depends_on"]) <= set(services)
@@ -323,3 +324,26 @@ def test_supervisord_runs_the_dev_container_processes_and_stops_them_all(tmp_pat
         supervisord.wait(timeout=60)
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
+
+
+# --- nginx ----------------------------------------------------------------------------------
+
+def test_compose_proxy_serves_the_shipped_nginx_config_in_front_of_the_only_published_port(compose):
+    services = compose["services"]
+    proxy = services["proxy"]
+    source = proxy["volumes"][0].split(":")[0]
+    assert (DOCKER / source).resolve() == DEPLOY / "nginx" / "filmclub.conf"
+    assert [s for s, d in services.items() if d.get("ports")] == ["proxy"] + (["dev"] if "dev" in services else [])
+    assert services["web"]["deploy"]["replicas"] >= 2
+
+
+def test_nginx_limits_bodies_like_the_app_and_retries_only_unsent_requests():
+    text = (DEPLOY / "nginx" / "filmclub.conf").read_text()
+    from app.config import Config
+
+    limit = int(re.search(r"^\s*client_max_body_size (\d+)m;", text, re.M).group(1)) * 1024 * 1024
+    assert limit == Config.from_env({"APP_ENV": "testing"}).MAX_CONTENT_LENGTH
+    for setting in ("client_header_timeout", "client_body_timeout", "proxy_request_buffering on",
+                    "proxy_buffering on", "proxy_next_upstream error timeout;"):
+        assert re.search(rf"^\s*{setting}", text, re.M), setting
+    assert "non_idempotent" not in text   # a POST that reached a replica is never sent twice

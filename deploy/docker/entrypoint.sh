@@ -18,10 +18,13 @@ role=${1:-web}
 
 migrate() { flask db upgrade; }
 check_redis() { [ "${CHECK_REDIS:-yes}" != yes ] || flask check-redis; }
+# The database and both Redis servers answer first (deploy/docker/wait_for_services.py says why).
+wait_for_services() { python "${APP_HOME:-/app}/deploy/docker/wait_for_services.py"; }
 require_redis_url() { [ -n "${REDIS_URL:-}" ] || { echo "entrypoint: REDIS_URL is not set" >&2; exit 64; }; }
 
 case $role in
     web)
+        wait_for_services
         check_redis
         [ "${MIGRATE_ON_START:-yes}" != yes ] || migrate
         exec gunicorn --config deploy/gunicorn.conf.py --bind "0.0.0.0:${PORT:-8000}" --access-logfile - --graceful-timeout 30 \
@@ -29,6 +32,7 @@ case $role in
         ;;
     worker)
         require_redis_url
+        wait_for_services
         [ "${MIGRATE_ON_START:-no}" != yes ] || migrate
         # Unique per start: a restarted container must not clash with its dead self's registration.
         name=${WORKER_NAME:-$(hostname).$(date +%s)}
@@ -37,10 +41,12 @@ case $role in
         ;;
     scheduler)
         require_redis_url
+        wait_for_services
         read -r -a program <<< "${SCHEDULER_PROGRAM:-python -m scheduler}"
         exec "${program[@]}" --url "$REDIS_URL" --interval "${SCHEDULER_INTERVAL:-1}" "$@"
         ;;
     migrate)
+        wait_for_services
         migrate
         ;;
     dev-all-in-one)

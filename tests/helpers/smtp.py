@@ -1,13 +1,15 @@
 """A real SMTP server (aiosmtpd) for the tests, with switches to misbehave.
 
 It records every accepted message; tests can make it refuse given recipients
-for good (550) or for now (451), or refuse everything for a while.
+for good (550) or for now (451), refuse everything for a while, or answer the
+next messages "454 ... Maximum sending rate exceeded" as Amazon SES does.
 """
 from __future__ import annotations
 
 import asyncio
 import email
 import threading
+import time
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -23,6 +25,9 @@ class RecordingHandler:
     refuse_permanently: set[str] = field(default_factory=set)
     refuse_temporarily: set[str] = field(default_factory=set)
     data_delay: float = 0.0   # seconds the server takes to answer DATA: a slow server
+    rate_exceeded: int = 0    # this many next DATA commands are answered 454 (SES: sending too fast)
+    rate_exceeded_answered: int = 0
+    arrivals: list[float] = field(default_factory=list)   # time.monotonic() of each accepted message
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -36,17 +41,25 @@ class RecordingHandler:
     async def handle_DATA(self, server, session, envelope):
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
+        with self.lock:
+            if self.rate_exceeded > 0:
+                self.rate_exceeded -= 1
+                self.rate_exceeded_answered += 1
+                return "454 Throttling failure: Maximum sending rate exceeded."
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append(message)
+            self.arrivals.append(time.monotonic())
         return "250 Message accepted"
 
     def reset(self) -> None:
         with self.lock:
             self.messages.clear()
+            self.arrivals.clear()
         self.refuse_permanently.clear()
         self.refuse_temporarily.clear()
         self.data_delay = 0.0
+        self.rate_exceeded = self.rate_exceeded_answered = 0
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:
