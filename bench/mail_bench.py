@@ -1,9 +1,10 @@
-"""Bulk mail benchmark: an announcement to 10,000 members against the limit, in one run.
+"""Bulk mail benchmark: an announcement to 10,000 members against the limit, Celery, and 100,000, in one run.
 
-    python -m bench.mail_bench [--recipients 10000] [--per-job 1000] [--workers N]
+    python -m bench.mail_bench [--recipients 10000] [--large 100000] [--per-job 300] [--workers N] [--no-celery]
 
 Measured side by side on the same machine, against the same SMTP sink
-(``bench.smtp_sink``, its own process):
+(``bench.smtp_sink``, its own process), on SQLite (WAL) and, when
+TEST_DATABASE_URL points at one, PostgreSQL:
 
 1. **limit**: plain Python senders, one process per worker, each over one
    reused SMTP connection, building messages with the app's ``build_message``;
@@ -12,17 +13,20 @@ Measured side by side on the same machine, against the same SMTP sink
    real ``rq worker`` processes (one per core, ``jobs.worker.AppSimpleWorker``
    as ``make run`` and the deploy files start them, then the forking
    ``AppWorker`` for comparison), batches of ``MAIL_BATCH_SIZE`` over one SMTP
-   connection each, every row claimed and marked in the delivery log (SQLite in
-   WAL mode unless ``--database-url``). Timed from the request to the last
-   ``sent_at`` in the delivery log.
+   connection each, every row claimed and marked in the delivery log. Timed
+   from the request to the last ``sent_at`` in the delivery log.
 3. **one RQ job per email**: the same workers running ``send_email_delivery``
    once per message (``--per-job`` messages, reported as a rate).
+4. **Celery** (``bench.celery_bench``): the seed's stack done well, the same
+   members and message, its own rounds against the limit.
+5. **the large case**: ``--large`` members (100,000), one round, fresh workers:
+   ratio to the limit, cost per message and worker peak memory against the
+   first run, and the request's time.
 
 The limit and the announcement are measured in interleaved rounds (limit,
 announcement, limit, ...) and the ratio is the median of the per-round ratios,
 so a change in the machine's other load between rounds moves both sides.
-Prints messages/s for each, the announcement/limit ratio (target >= 0.8), the
-request time, and the workers' peak RSS (worker plus work horse).
+Every ratio goes into the run's results (``bench.results``).
 """
 from __future__ import annotations
 
@@ -35,29 +39,13 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET_RATIO = 0.8
 # The limit and the announcement send the same message, so only the sending machinery differs.
 SUBJECT = "Season programme"
 BODY = "Films!\n" * 20
-
-
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.mail_bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recipients", type=int, default=10_000, help="announcement size and limit run size")
-    parser.add_argument("--per-job", type=int, default=300, help="messages for the one-job-per-email run")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved limit/announcement rounds (default 3)")
-    parser.add_argument("--batch-size", type=int, default=100, help="MAIL_BATCH_SIZE")
-    parser.add_argument("--worker-classes", default="jobs.worker.AppSimpleWorker,jobs.worker.AppWorker",
-                        help="comma-separated; the announcement is measured with each, one job per email "
-                             "with the last")
-    parser.add_argument("--database-url", default="",
-                        help="default: a fresh SQLite file (WAL), then a throwaway PostgreSQL database when "
-                             "TEST_DATABASE_URL is set; a URL given here has its tables dropped and created")
-    return parser.parse_args(argv)
 
 
 # --- the limit: plain senders ----------------------------------------------------------------
@@ -290,44 +278,85 @@ def _prepare_database(app, members: int) -> None:
         db.session.commit()
 
 
+@dataclass
+class PhaseFigures:
+    """One worker class (or Celery) measured over rounds against the limit."""
+    label: str
+    limits: list[float] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
+    requests_ms: list[float] = field(default_factory=list)
+    worker_cpu_s: list[float] = field(default_factory=list)  # workers + work horses + their Redis, per round
+    recipients: int = 0
+    peak_rss: list[int] = field(default_factory=list)
+
+    @property
+    def ratios(self) -> list[float]:
+        return [rate / limit for rate, limit in zip(self.rates, self.limits)]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def seconds_per_message(self) -> float:
+        return 1 / self.rate
+
+    @property
+    def cpu_ms_per_message(self) -> float:
+        return statistics.median(self.worker_cpu_s) / self.recipients * 1000
+
+    @property
+    def peak_mib(self) -> float:
+        return max(self.peak_rss) / 2**20
+
+
 def _run_with_workers(app, redis, env, redis_url: str, sink, workers_n: int, worker_class: str, log_dir: Path,
-                      args: argparse.Namespace, per_job: bool) -> None:
-    """Interleaved rounds: the limit, then the announcement, ``--rounds`` times, with the workers started once.
+                      rounds: int, recipients: int, per_job: int = 0) -> PhaseFigures:
+    """Interleaved rounds: the limit, then the announcement, ``rounds`` times, with the workers started once.
 
     Each round measures the two back to back, so a change in the machine's
     other load between rounds moves both; the ratio reported is the median of
     the per-round ratios.
     """
+    from bench.cache_bench import process_tree_cpu
+
     processes = _start_workers(env, redis_url, workers_n, worker_class, log_dir)
     short = worker_class.rsplit(".", 1)[-1]
+    figures = PhaseFigures(short)
     try:
         _wait_for_workers(redis, workers_n)
         sampler = RSSSampler([p.pid for p in processes])
         sampler.start()
-        limits, announcements, requests_ms = [], [], []
-        for _ in range(args.rounds):
-            limits.append(measure_limit(sink, workers_n, args.recipients))
+        server_pids = [p.pid for p in processes] + [_redis_pid(redis)]
+        for _ in range(rounds):
+            figures.limits.append(measure_limit(sink, workers_n, recipients))
             sent_before = sink.count
-            announcement, request_ms, recipients = measure_announcement(app, args.recipients)
-            assert sink.count - sent_before == recipients, "the sink counted a different number of messages"
-            announcements.append(announcement)
-            requests_ms.append(request_ms)
-        ratios = [a / limit for a, limit in zip(announcements, limits)]
-        ratio = statistics.median(ratios)
+            cpu_before = process_tree_cpu(server_pids)
+            rate, request_ms, figures.recipients = measure_announcement(app, recipients)
+            figures.worker_cpu_s.append(process_tree_cpu(server_pids) - cpu_before)
+            if sink.count - sent_before != figures.recipients:
+                raise RuntimeError("the sink counted a different number of messages")
+            figures.rates.append(rate)
+            figures.requests_ms.append(request_ms)
         print(f"  limit, {workers_n} plain sender(s) over reused connections  "
-              f"{statistics.median(limits):6.0f} msg/s  (rounds: {_figures(limits)})")
+              f"{statistics.median(figures.limits):6.0f} msg/s  (rounds: {_figures(figures.limits)})")
         print(f"  announcement, {workers_n} x {short}, request to last delivery (log included)  "
-              f"{statistics.median(announcements):6.0f} msg/s  (rounds: {_figures(announcements)}); "
-              f"request {statistics.median(requests_ms):.0f} ms for {recipients} members")
-        print(f"    ratio to limit {ratio:.2f} (rounds: {' '.join(f'{r:.2f}' for r in ratios)}; "
-              f"target >= {TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'NOT met'})")
+              f"{figures.rate:6.0f} msg/s  (rounds: {_figures(figures.rates)}); "
+              f"request {statistics.median(figures.requests_ms):.0f} ms for {figures.recipients} members; "
+              f"workers' CPU {figures.cpu_ms_per_message:.2f} ms/message")
         if per_job:
-            rate = measure_job_per_email(app, redis, args.per_job)
-            print(f"  one RQ job per email, {workers_n} x {short} ({args.per_job} messages)  {rate:6.0f} msg/s  "
-                  f"(the announcement is {statistics.median(announcements) / rate:.1f}x faster)")
-        peaks = [v / 2**20 for v in sampler.stop().values()]
-        print(f"    {short} peak RSS (worker + work horse): max {max(peaks):.0f} MiB, "
-              f"median {statistics.median(peaks):.0f} MiB")
+            rate = measure_job_per_email(app, redis, per_job)
+            print(f"  one RQ job per email, {workers_n} x {short} ({per_job} messages)  {rate:6.0f} msg/s  "
+                  f"(the announcement is {figures.rate / rate:.1f}x faster)")
+        peaks = list(sampler.stop().values())
+        figures.peak_rss = peaks
+        print(f"    {short} peak RSS (worker + work horse): max {max(peaks) / 2**20:.0f} MiB, "
+              f"median {statistics.median(peaks) / 2**20:.0f} MiB")
+        return figures
     finally:
         stop_processes(processes)
         from rq import Worker
@@ -336,12 +365,47 @@ def _run_with_workers(app, redis, env, redis_url: str, sink, workers_n: int, wor
             worker.register_death()
 
 
+def _redis_pid(redis) -> int:
+    return int(redis.info("server")["process_id"])
+
+
 def _figures(rates: list[float]) -> str:
     return " ".join(f"{rate:.0f}" for rate in rates)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _record(results, name: str, value: float, target: float | None, label: str, note: str = "",
+            **kwargs) -> None:
+    ratio = results.add(name, value, target, note=note, **kwargs)
+    verdict = "" if ratio.met is None else (
+        f"; target {'>=' if ratio.better == 'higher' else '<='} {target}: {'met' if ratio.met else 'NOT met'}")
+    shown = ratio.note if ratio.value is None else f"{ratio.value:.2f}"
+    print(f"    {label} {shown}{verdict}   [{name}]" + (f" ({note})" if note and ratio.value is not None else ""))
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.mail_bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipients", type=int, default=10_000, help="announcement size and limit run size")
+    parser.add_argument("--large", type=int, default=100_000,
+                        help="the large announcement (one round; 0: skip); default 100,000")
+    parser.add_argument("--per-job", type=int, default=300, help="messages for the one-job-per-email run")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved limit/announcement rounds (default 3)")
+    parser.add_argument("--batch-size", type=int, default=100, help="MAIL_BATCH_SIZE")
+    parser.add_argument("--worker-classes", default="jobs.worker.AppSimpleWorker,jobs.worker.AppWorker",
+                        help="comma-separated; the first is `make run`'s (its ratio is mail.10k), one job per "
+                             "email is measured with the last")
+    parser.add_argument("--no-celery", action="store_true", help="skip the Celery side-by-side run")
+    parser.add_argument("--database-url", default="",
+                        help="default: a fresh SQLite file (WAL), then a throwaway PostgreSQL database when "
+                             "TEST_DATABASE_URL is set; a URL given here has its tables dropped and created")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, results=None) -> int:
+    from bench.results import Results
+
     args = _parse(argv)
+    results = results if results is not None else Results()
     os.environ.setdefault("APP_ENV", "testing")
     from bench.databases import Database, databases
 
@@ -350,25 +414,32 @@ def main(argv: list[str] | None = None) -> int:
                    else list(databases(Path(tmp))))
         for database in targets:
             try:
-                _bench_on(database.url, Path(tmp), args)
+                _bench_on(database.url, Path(tmp), args, results)
             finally:
                 database.drop()
     return 0
 
 
-def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace) -> None:
+def _db_key(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace, results) -> None:
     from redis import Redis
 
     from app import create_app
     from app.config import normalise_database_url
+    from bench.results import required_target
     from bench.smtp_sink import SMTPSink
     from deploy.local.redis_server import RedisServer, free_port
 
     workers_n = max(1, args.workers)
+    db = _db_key(database_url)
     with RedisServer(tmp / f"redis-{free_port()}", appendonly=False) as redis_server, SMTPSink(free_port()) as sink:
-        print(f"mail benchmark: {args.recipients} recipients, {workers_n} worker(s), "
-              f"batches of {args.batch_size}, {args.rounds} interleaved rounds, {os.cpu_count()} CPU(s), database "
-              f"{'SQLite (WAL)' if database_url.startswith('sqlite') else 'PostgreSQL ' + database_url.split('@')[-1]}")
+        print(f"mail benchmark: {args.recipients} recipients ({args.large or 'no'} in one round after), "
+              f"{workers_n} worker(s), batches of {args.batch_size}, {args.rounds} interleaved rounds, "
+              f"{os.cpu_count()} CPU(s), database "
+              f"{'SQLite (WAL)' if db == 'sqlite' else 'PostgreSQL ' + database_url.split('@')[-1]}")
         app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
                           "REDIS_URL": redis_server.url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": sink.port,
                           "MAIL_BATCH_SIZE": args.batch_size, "SECRET_KEY": "bench", "DEV_MAIL_DIR": ""})
@@ -377,12 +448,87 @@ def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace) -> None:
         env = _worker_env(database_url, redis_server.url, sink.port, args.batch_size)
         classes = [c.strip() for c in args.worker_classes.split(",") if c.strip()]
         try:
+            phases = []
             for index, worker_class in enumerate(classes):
                 last = index == len(classes) - 1
-                _run_with_workers(app, redis, env, redis_server.url, sink, workers_n, worker_class,
-                                  tmp, args, per_job=last)
+                figures = _run_with_workers(app, redis, env, redis_server.url, sink, workers_n, worker_class,
+                                            tmp, args.rounds, args.recipients, per_job=args.per_job if last else 0)
+                name = f"mail.10k.{db}" if index == 0 else f"mail.10k.{figures.label}.{db}"
+                _record(results, name, figures.ratio, required_target("mail.10k"),
+                        f"{figures.label}: announcement/limit",
+                        note=f"rounds: {' '.join(f'{r:.2f}' for r in figures.ratios)}; {figures.recipients} "
+                             f"members")
+                phases.append(figures)
+            first = phases[0]
+            _celery_side_by_side(app, env, sink, tmp, workers_n, args, first, results, db)
+            if args.large:
+                _large_announcement(app, redis, env, redis_server.url, sink, workers_n, classes[0], tmp, args,
+                                    first, results, db)
+            else:
+                for base in ("mail.100k", "mail.100k_cost"):
+                    results.not_measured(f"{base}.{db}", required_target(base), "--large 0 was given")
         finally:
             close_database(app)
+
+
+def _large_announcement(app, redis, env, redis_url, sink, workers_n, worker_class, tmp, args, small: PhaseFigures,
+                        results, db: str) -> None:
+    """The same announcement to ``--large`` members, one round (said so in the output), fresh workers."""
+    from bench.results import required_target
+
+    _add_members(app, args.recipients - 1, args.large - args.recipients)
+    print(f"  {args.large:,} members, one round only (the large case: one round, as the issue allows):")
+    large = _run_with_workers(app, redis, env, redis_url, sink, workers_n, worker_class, tmp, 1, args.large)
+    note = f"one round; {large.recipients} members"
+    _record(results, f"mail.100k.{db}", large.ratio, required_target("mail.100k"),
+            f"{large.label}, {large.recipients} members: announcement/limit", note=note)
+    _record(results, f"mail.100k_cost.{db}", small.seconds_per_message / large.seconds_per_message,
+            required_target("mail.100k_cost"),
+            f"cost per message, {small.recipients:,} run / {large.recipients:,} run (wall time)",
+            note=f"{small.seconds_per_message * 1e3:.3f} ms vs {large.seconds_per_message * 1e3:.3f} ms a message; "
+                 f"workers' CPU {small.cpu_ms_per_message:.2f} vs {large.cpu_ms_per_message:.2f} ms a message; "
+                 f"normalised by each run's limit: {large.ratio / small.ratio:.2f}")
+    _record(results, f"mail.100k_memory.{db}", small.peak_mib / large.peak_mib, 0.9,
+            f"worker peak memory, {small.recipients:,} run / {large.recipients:,} run",
+            note=f"peak RSS (worker + work horse) {small.peak_mib:.0f} MiB vs {large.peak_mib:.0f} MiB")
+    _record(results, f"mail.100k_request_s.{db}", statistics.median(large.requests_ms) / 1000, 0.5,
+            f"the request that starts the {large.recipients}-member announcement, seconds", better="lower",
+            unit="s", note=f"the {small.recipients}-member request: {statistics.median(small.requests_ms):.0f} ms")
+
+
+def _add_members(app, first: int, count: int) -> None:
+    from sqlalchemy import insert
+
+    from app.extensions import db
+    from app.models.user import User
+
+    with app.app_context():
+        for start in range(first, first + count, 20_000):
+            db.session.execute(insert(User), [{"email": f"m{n:06d}@members.example", "name": f"m{n}",
+                                               "password_hash": None}
+                                              for n in range(start, min(first + count, start + 20_000))])
+        db.session.commit()
+
+
+def _celery_side_by_side(app, env, sink, tmp, workers_n, args, rq_figures: PhaseFigures, results, db: str) -> None:
+    from bench.results import required_target
+
+    name, target = f"mail.vs_celery.{db}", required_target("mail.vs_celery")
+    if args.no_celery:
+        results.not_measured(name, target, "--no-celery was given")
+        return
+    try:
+        from bench import celery_bench
+    except ImportError as exc:
+        results.not_measured(name, target, f"Celery is not installed ({exc}); make bench installs "
+                                           "requirements-bench.txt")
+        print(f"  Celery: {results.ratios[-1].note}")
+        return
+    celery = celery_bench.run(app, env, sink, tmp, workers_n, args.rounds, args.recipients)
+    _record(results, name, rq_figures.ratio / celery.ratio, target,
+            f"announcement ({rq_figures.label}) / Celery, each against the limit of its own rounds",
+            note=f"msg/s: announcement {rq_figures.rate:.0f}, Celery {celery.rate:.0f}; Celery/limit rounds "
+                 f"{' '.join(f'{r:.2f}' for r in celery.ratios)}")
 
 
 if __name__ == "__main__":
