@@ -179,6 +179,7 @@ class GroupResult:
     body_bytes: int
     routes: dict[str, RouteFigures]
     notes: dict[str, str] = field(default_factory=dict)  # route -> why it was not measured
+    tracking: str = ""  # which connections had CLIENT TRACKING on, after the checks
 
     def ratio(self, route: str, other: str) -> float:
         """Median over rounds of the two routes' req/s ratio: each round measures them back to back,
@@ -395,6 +396,12 @@ def refuse_tracking(redis: RedisServer) -> None:
         raise BenchError("the no-tracking Redis still accepts CLIENT TRACKING")
 
 
+def tracking_connections(redis: RedisServer) -> int:
+    """Connections to this Redis with CLIENT TRACKING on (flag ``t``): which cache mode the app is in."""
+    with Redis(port=redis.port) as client:
+        return sum(1 for info in client.client_list() if "t" in info.get("flags", ""))
+
+
 def seed(env: dict[str, str], posts: int) -> None:
     result = subprocess.run([sys.executable, "-m", "bench.seed", "--posts", str(posts)], env=env, cwd=ROOT,
                             capture_output=True, text=True, timeout=600)
@@ -473,6 +480,8 @@ def measure(database: Database, dataset: Dataset, services: Services, options: O
             nt_env = server_env(database.url, services.redis, services.no_tracking_redis)
             servers["no_tracking"] = BenchServer(nt_env, log, redis=services.no_tracking_redis).start()
         checked = {g.name: check_group(servers, g, dataset.posts) for g in dataset.groups}
+        tracking = (f"connections with CLIENT TRACKING on: {tracking_connections(services.redis)} to the cache "
+                    f"Redis, {tracking_connections(services.no_tracking_redis)} to the one that refuses it")
         for group in dataset.groups:
             if "bare" in group.extras:
                 body, content_type, _ = checked[group.name]
@@ -503,7 +512,8 @@ def measure(database: Database, dataset: Dataset, services: Services, options: O
                 first = next(r.first_error for r in f.rounds if r.errors)
                 raise BenchError(f"{f.errors} failed requests on {name} {route} ({first})")
         return [GroupResult(database.label, g, len(checked[g.name][0]),
-                            {route: figures[g.name, route] for gg, route in plan if gg is g}, checked[g.name][2])
+                            {route: figures[g.name, route] for gg, route in plan if gg is g}, checked[g.name][2],
+                            tracking)
                 for g in dataset.groups]
     finally:
         if load is not None:
@@ -541,7 +551,7 @@ def record(result: GroupResult, results: Results) -> list[str]:
     lines = []
 
     def add(name: str, value: float, target: float | None, label: str, *routes: str) -> None:
-        note = _load_note(result, *routes)
+        note = _load_note(result, *routes) + ("; " + result.tracking if "no_tracking" in routes else "")
         ratio = results.add(name, value, target, note=note)
         verdict = "" if ratio.met is None else f" (target >= {target}: {'met' if ratio.met else 'NOT met'})"
         shown = "not measured" if ratio.value is None else f"{ratio.value:.2f}"

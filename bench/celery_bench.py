@@ -7,19 +7,22 @@ process, late acks) with a Redis broker this benchmark starts itself (a
 private redis-server on a free port, never 6379). Each round: the plain-sender
 limit, then the announcement: one ``INSERT ... SELECT`` of a delivery row per
 member (as the app's request does) and one task published per row, timed from
-the start of the insert to the last ``sent_at`` in the delivery log. The
-figure reported against the app is each side's median ratio to the limit of
-its own rounds, so a change in the machine's load between the two phases does
-not pass for a difference between them.
+the start of the insert to the last ``sent_at`` in the delivery log, then the
+limit again (the round's limit is the mean of the two). The figure reported
+against the app is each side's median ratio to the limit of its own rounds, so
+a change in the machine's load between the two phases does not pass for a
+difference between them. One round by default (``--celery-rounds``): at one
+task per message Celery is the slowest part of ``make bench``.
 """
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from bench.celery_app import QUEUE, TASK, create_celery  # noqa: F401  (ImportError: Celery is not installed)
+from bench.celery_app import TASK, create_celery  # ImportError when Celery is not installed: reported by mail_bench
 from bench.mail_bench import (BODY, SUBJECT, PhaseFigures, _figures, _last_sent_at, _wait_until_sent, measure_limit,
                               stop_processes)
 
@@ -69,11 +72,12 @@ def _one_round(app, task, round_number: int) -> tuple[float, int]:
 
 def _wait_ready(app, task, log_path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
     """Warm up: a few messages through every pool process (each builds its Flask app and SMTP connection)."""
-    deadline = time.monotonic() + timeout
-    from sqlalchemy import func, select
+    from sqlalchemy import func, select, update
 
     from app.extensions import db
     from app.models.delivery import Delivery
+
+    deadline = time.monotonic() + timeout
 
     ids = _insert_rows(app, 0)[:64]
     for delivery_id in ids:
@@ -90,8 +94,6 @@ def _wait_ready(app, task, log_path: Path, process: subprocess.Popen, timeout: f
                 raise RuntimeError(f"the Celery worker did not send its warm-up messages; see {log_path}")
             time.sleep(0.2)
         # the rest of the warm-up rows are not sent: mark them failed so no later count includes them
-        from sqlalchemy import update
-
         db.session.execute(update(Delivery).where(Delivery.idempotency_key.startswith("celery:0:"),
                                                   Delivery.status == "pending").values(status="failed"))
         db.session.commit()
@@ -113,7 +115,7 @@ def run(app, env: dict[str, str], sink, tmp: Path, workers_n: int, rounds: int, 
         try:
             _wait_ready(app, task, log_path, worker)
             for n in range(1, rounds + 1):
-                figures.limits.append(measure_limit(sink, workers_n, recipients))
+                before = measure_limit(sink, workers_n, recipients)
                 sent_before = sink.count
                 cpu_before = process_tree_cpu([worker.pid, broker.process.pid])
                 rate, figures.recipients = _one_round(app, task, n)
@@ -121,18 +123,16 @@ def run(app, env: dict[str, str], sink, tmp: Path, workers_n: int, rounds: int, 
                 if sink.count - sent_before != figures.recipients:
                     raise RuntimeError("the sink counted a different number of messages than Celery sent")
                 figures.rates.append(rate)
+                after = measure_limit(sink, workers_n, recipients)
+                figures.limits.append((before + after) / 2)
+                print(f"  limit before and after Celery's round {n}: {before:.0f} and {after:.0f} msg/s")
         finally:
             stop_processes([worker], timeout=30)
             producer.close()
-    print(f"  limit, {workers_n} plain sender(s) (Celery's rounds)  {_figures_median(figures.limits):6.0f} msg/s  "
+    print(f"  limit, {workers_n} plain sender(s) (Celery's rounds)  {statistics.median(figures.limits):6.0f} msg/s  "
           f"(rounds: {_figures(figures.limits)})")
     print(f"  Celery, prefork x {workers_n}, one task per message, acks late, insert to last delivery  "
           f"{figures.rate:6.0f} msg/s  (rounds: {_figures(figures.rates)}); ratio to limit {figures.ratio:.2f}; "
           f"workers' CPU {figures.cpu_ms_per_message:.2f} ms/message")
     return figures
 
-
-def _figures_median(values: list[float]) -> float:
-    import statistics
-
-    return statistics.median(values)

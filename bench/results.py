@@ -146,7 +146,8 @@ def draw_chart(ratios: Iterable[Ratio], path: Path, title: str = "") -> None:
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    ratios = list(ratios)
+    # Figures with a target only (the others are in results.json), each name's databases side by side.
+    ratios = sorted((r for r in ratios if r.target is not None), key=lambda r: (r.name.rsplit(".", 1)[0], r.name))
     panels = [(unit, [r for r in ratios if r.unit == unit]) for unit in ("ratio", "s")]
     panels = [(unit, rows) for unit, rows in panels if rows]
     if not panels:
@@ -167,17 +168,20 @@ def draw_chart(ratios: Iterable[Ratio], path: Path, title: str = "") -> None:
 def _draw_panel(axis, unit: str, rows: list[Ratio]) -> None:
     positions = list(range(len(rows)))[::-1]
     values = [r.value or 0.0 for r in rows]
+    # The scale follows the targets; a value far past them is drawn to the edge, its label says how far.
+    span = max([abs(r.target or 0) * 1.6 for r in rows] + [abs(v) for v in values if unit == "s"] + [1.0])
+    low = min([0.0] + [v * 1.15 for v in values])
+    shown = [max(low, min(v, span)) for v in values]
     colours = ["#2e7d32" if r.met else "#c62828" if r.met is False else "#757575" for r in rows]
-    axis.barh(positions, values, color=colours, height=0.6)
-    span = max([abs(v) for v in values] + [abs(r.target or 0) for r in rows] + [1.0])
-    for y, r in zip(positions, rows):
+    axis.barh(positions, shown, color=colours, height=0.6)
+    for y, r, x in zip(positions, rows, shown):
         if r.target is not None:
             axis.plot([r.target, r.target], [y - 0.4, y + 0.4], color="black", linewidth=2)
         label = "not measured" if r.value is None else f"{r.value:.2f}"
-        axis.text((r.value or 0.0) + span * 0.01, y, label, va="center", fontsize=7)
+        axis.text(max(x, 0.0) + span * 0.01, y, label, va="center", fontsize=7)
     axis.set_yticks(positions)
     axis.set_yticklabels([r.name for r in rows], fontsize=7)
-    axis.set_xlim(min(0.0, min(values) * 1.15), span * 1.25)
+    axis.set_xlim(low, span * 1.15)
     axis.axvline(0, color="#999999", linewidth=0.5)
     axis.set_xlabel("seconds (black tick: target; a margin must exceed it, a request time stay under it)"
                     if unit == "s"
