@@ -10,6 +10,7 @@ records ``"quick": true``; its figures are not the ones to quote).
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import os
 import platform
@@ -96,11 +97,20 @@ def main() -> int:
               "shares the cores with the server (make bench installs Debian's wrk when run as root on Debian)",
               file=sys.stderr)
     started = time.monotonic()
-    failed = [name for name in BENCHMARKS if not run(name, QUICK_ARGS.get(name, []) if quick else [], results)]
-    results.run["minutes"] = round((time.monotonic() - started) / 60, 1)
-    results.run["load_average_at_end"] = _load_average()
     no_postgres = {} if results.run["postgresql"] else {
         "postgresql": "TEST_DATABASE_URL does not point at a PostgreSQL server in this run"}
+    failed = []
+    for index, name in enumerate(BENCHMARKS):
+        if not run(name, QUICK_ARGS.get(name, []) if quick else [], results):
+            failed.append(name)
+        if index < len(BENCHMARKS) - 1:  # a run stopped half way still leaves what it measured
+            partial = copy.deepcopy(results)
+            partial.run["partial"] = f"written after {name}; the run goes on with {', '.join(BENCHMARKS[index + 1:])}"
+            pending = "not reached yet: the run was still going when this was written"
+            partial.fill_required({"sqlite": pending, "postgresql": no_postgres.get("postgresql", pending)})
+            save(partial, results_dir())
+    results.run["minutes"] = round((time.monotonic() - started) / 60, 1)
+    results.run["load_average_at_end"] = _load_average()
     results.fill_required(no_postgres)
     json_path, png_path, why = save(results, results_dir())
     print(f"\nresults: {json_path}" + (f", chart: {png_path}" if png_path else f" ({why})"))

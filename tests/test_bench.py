@@ -99,3 +99,24 @@ def test_runner_writes_every_ratio_and_names_what_was_not_measured(monkeypatch, 
     assert entries["mail.vs_celery.postgresql"]["value"] is None
     assert "TEST_DATABASE_URL" in entries["mail.vs_celery.postgresql"]["note"]
     assert entries["mail.vs_celery.sqlite"]["note"].startswith("not measured: ")
+
+
+def test_a_run_stopped_half_way_leaves_what_it_measured(monkeypatch, tmp_path):
+    seen = {}
+
+    def first(argv, results):
+        results.add("cache.api.page.sqlite", 0.85, 0.8)
+        return 0
+
+    def second(argv, results):  # what is on disk while the second benchmark runs
+        seen.update({e["name"]: e for e in json.loads((tmp_path / "bench" / "results.json").read_text())["ratios"]})
+        return 0
+
+    monkeypatch.setitem(sys.modules, "bench.first_bench", types.SimpleNamespace(main=first))
+    monkeypatch.setitem(sys.modules, "bench.second_bench", types.SimpleNamespace(main=second))
+    monkeypatch.setenv("FILMCLUB_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    monkeypatch.setattr(runner, "BENCHMARKS", ("bench.first_bench", "bench.second_bench"))
+    assert runner.main() == 0
+    assert seen["cache.api.page.sqlite"]["value"] == 0.85
+    assert seen["mail.10k.postgresql"]["note"].startswith("not measured: not reached yet")
