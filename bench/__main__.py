@@ -117,7 +117,8 @@ def main() -> int:
     for ratio in results.ratios:
         verdict = "" if ratio.met is None else ("  met" if ratio.met else "  NOT met")
         shown = ratio.note if ratio.value is None else f"{ratio.value:.2f}"
-        target = "" if ratio.target is None else f" (target {'>=' if ratio.better == 'higher' else '<='} {ratio.target})"
+        side = ">=" if ratio.better == "higher" else "<="
+        target = "" if ratio.target is None else f" (target {side} {ratio.target})"
         print(f"  {ratio.name:<48}{shown}{target}{verdict}")
     if failed:
         print(f"\nbenchmarks that could not measure: {', '.join(failed)}", file=sys.stderr)
