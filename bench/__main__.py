@@ -15,6 +15,7 @@ import importlib
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -88,7 +89,20 @@ def run_info(quick: bool) -> dict:
     }
 
 
+def _stop(signum, frame) -> None:
+    """SIGTERM: unwind, so each benchmark stops the servers it started and drops its databases."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> int:
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        return _main()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main() -> int:
     quick = quick_mode()
     results = Results(run=run_info(quick))
     print(f"make bench: {results.run['title']}")

@@ -15,10 +15,11 @@ redis-server and a fresh database, and loads routes that return the same bytes:
 
 Workloads: the API's page of 50 and the HTML page of 20 with 10,000 posts in
 the database, and the seed's case, the whole list of 1,000 posts, as JSON and
-as HTML. The routes are measured in short rounds, interleaved (A B C, B C A,
-...), each figure is the median over rounds and each ratio the median of the
-per-round ratios, so a noisy neighbour slows all routes alike. The load
-generator's CPU share is measured beside every figure (from /proc).
+as HTML. The routes are measured in short rounds, interleaved (A B C, A C B...
+rotated and reversed), each starting on an idle server; each figure is the
+median over rounds and each ratio the median of the per-round ratios, so a
+noisy neighbour slows all routes alike. The load generator's CPU share is
+measured beside every figure (from /proc).
 """
 from __future__ import annotations
 
@@ -396,6 +397,26 @@ def refuse_tracking(redis: RedisServer) -> None:
         raise BenchError("the no-tracking Redis still accepts CLIENT TRACKING")
 
 
+def wait_until_idle(pids: list[int], timeout: float = 30.0) -> float:
+    """Wait until these processes use no CPU for 0.1 s; the seconds waited.
+
+    When a round ends, wrk closes its connections but gunicorn's sync workers
+    still answer the requests they had accepted: after a slow route (the whole
+    list built from the database takes most of a second), that leftover work
+    would eat into the next route's round and its CPU be counted there. So each
+    round starts on an idle server.
+    """
+    began = time.monotonic()
+    before = process_tree_cpu(pids)
+    while time.monotonic() - began < timeout:
+        time.sleep(0.1)
+        now = process_tree_cpu(pids)
+        if now - before < 0.005:  # less than a clock tick (10 ms) in 100 ms
+            break
+        before = now
+    return time.monotonic() - began
+
+
 def tracking_connections(redis: RedisServer) -> int:
     """Connections to this Redis with CLIENT TRACKING on (flag ``t``): which cache mode the app is in."""
     with Redis(port=redis.port) as client:
@@ -498,11 +519,15 @@ def measure(database: Database, dataset: Dataset, services: Services, options: O
         for group, route in plan:  # every worker fills its ceiling copy and warms its connections
             server_name, path = group.where(route)
             load.round(servers[server_name].port, path, options.warmup)
+            wait_until_idle(servers[server_name].pids)
         figures = {(g.name, route): RouteFigures() for g, route in plan}
         for n in range(options.rounds):
             shift = n % len(plan)
-            for group, route in plan[shift:] + plan[:shift]:
+            order = plan[shift:] + plan[:shift]
+            for group, route in (order if n % 2 == 0 else order[::-1]):  # no route always follows the same one
                 server = servers[group.where(route)[0]]
+                for other in servers.values():
+                    wait_until_idle(other.pids)
                 cpu_before = process_tree_cpu(server.pids)
                 measured = load.round(server.port, group.where(route)[1], options.seconds)
                 measured.cpu_seconds = process_tree_cpu(server.pids) - cpu_before
