@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench info lock clean chromium wrk
+.PHONY: run test test-fast lint bench info lock clean chromium wrk
 
 # The virtual environment is rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -18,8 +18,14 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
 run: $(BIN)/.installed  ## start the whole app (embedded Redis and mail server unless configured)
 	$(BIN)/python -m deploy.local.stack
 
-test: $(BIN)/.installed-dev chromium  ## run the whole test suite (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
+test: $(BIN)/.installed-dev chromium lint  ## the import contracts, then the whole test suite (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(BIN)/.installed-dev lint  ## the inner loop: the import contracts and every test not marked slow
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(BIN)/.installed-dev  ## the import contracts in .importlinter (which way imports go; see the README's map)
+	$(BIN)/lint-imports
 
 # The browser journeys (tests/browser) drive Debian's Chromium, never a downloaded browser. As root on Debian a
 # missing one is installed here; otherwise this says what to install (the browser tests then fail saying the same).

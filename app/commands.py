@@ -1,18 +1,25 @@
-"""Flask CLI commands: `flask seed-demo`, `flask create-admin`."""
+"""Flask CLI commands: `flask seed-demo`, `flask create-admin`, and the registration of every
+``flask`` command (`flask check-redis`, `flask schedule ...`)."""
 from __future__ import annotations
 
+import importlib
 import random
 from datetime import timedelta
 
 import click
+from flask import Flask, current_app
 from flask.cli import with_appcontext
-from email_validator import EmailNotValidError, validate_email
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.extensions import cache, db
+from app.members.contact import InvalidContact, normalise_email
+from app.members.service import find_user_by_email
 from app.models.post import Post
 from app.models.types import utcnow
 from app.models.user import CHANNEL_EMAIL, User
+from app.redis_checks import check_queue_redis
+from app.redis_clients import make_queue_redis, redact_url
 
 DEMO_PASSWORD = "filmclub-demo"
 FILMS = ["Seven Samurai", "Spirited Away", "Parasite", "Paterson", "Tokyo Story", "The Handmaiden",
@@ -77,11 +84,9 @@ MIN_PASSWORD_LENGTH = 8  # as for sign-up
 def create_admin_command(email: str, password: str | None, name: str | None) -> None:
     """Make EMAIL an admin who can use every admin page and post: create the account, or promote
     an existing member. The email address counts as verified (the operator vouches for it)."""
-    from app.auth.service import find_user_by_email, normalise_email
-
     try:
-        email = validate_email(email.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+        email = normalise_email(email)
+    except InvalidContact as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
     if password is not None and len(password) < MIN_PASSWORD_LENGTH:
         raise click.BadParameter(f"must be at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password")
@@ -116,3 +121,56 @@ def _vouch_for_email(user: User) -> str:
         user.notification_channel = CHANNEL_EMAIL
         changed += "; notifications go by email"
     return changed
+
+
+@click.command("check-redis")
+@with_appcontext
+def check_redis_command() -> None:
+    """Check the queue and cache Redis; exit 1 if one is unreachable or the queue is a cluster."""
+    url = current_app.config["REDIS_URL"]
+    client = make_queue_redis(url, tls_ca_file=current_app.config["REDIS_TLS_CA_FILE"],
+                              retries=current_app.config["REDIS_RETRIES"],
+                              max_backoff=current_app.config["REDIS_RETRY_MAX_BACKOFF"])
+    try:
+        report = check_queue_redis(client)
+    except RedisError as exc:
+        raise click.ClickException(f"queue Redis {redact_url(url)}: {exc}") from None
+    state = "ok" if not report.problems else "WARNING"
+    click.echo(f"queue Redis {redact_url(url)}: {state} (redis {report.version}, "
+               f"maxmemory-policy {report.policy or 'unknown'})")
+    cache_url = current_app.config["CACHE_REDIS_URL"]
+    try:
+        cache.cache.client.ping()
+    except RedisError as exc:
+        raise click.ClickException(f"cache Redis {redact_url(cache_url)}: {exc}") from None
+    click.echo(f"cache Redis {redact_url(cache_url)}: ok")
+
+
+class CommandsByPath(click.Group):
+    """A command group loaded from ``module:attribute`` when it is used.
+
+    The app names the scheduler's ``flask schedule`` commands by dotted path, the way it names
+    job functions, so building an app (in the web, in a worker) never imports ``scheduler``.
+    """
+
+    def __init__(self, name: str, path: str, **kwargs) -> None:
+        super().__init__(name, **kwargs)
+        self.path = path
+
+    def _group(self) -> click.Group:
+        module, _, attribute = self.path.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return self._group().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return self._group().get_command(ctx, name)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_admin_command)
+    app.cli.add_command(check_redis_command)
+    app.cli.add_command(CommandsByPath("schedule", "scheduler.cli:schedule_cli",
+                                       help="The periodic schedule (scheduler/periodic.py)."))

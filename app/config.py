@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit, urlunsplit
+
+from app import defaults
+from app.exceptions import ConfigError
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = ROOT_DIR / "var"  # the default; FILMCLUB_VAR_DIR moves it (see var_dir)
@@ -32,8 +35,6 @@ def services_env_file(environ: Mapping[str, str]) -> Path:
     return var_dir(environ) / "run" / "services.env"
 
 
-class ConfigError(RuntimeError):
-    """The environment does not describe a runnable configuration."""
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -127,6 +128,12 @@ def parse_clock(name: str, value: str) -> str:
     return f"{int(hours):02d}:{int(minutes):02d}"
 
 
+def _from(env: Mapping[str, str], name: str, parse: Callable[[str, str | None, Any], Any] | None = None) -> Any:
+    """``name`` read from ``env`` by ``parse`` (``_int`` unless given), with its default from ``app.defaults``."""
+    default = getattr(defaults, name)
+    return (parse or _int)(name, env.get(name), list(default) if isinstance(default, tuple) else default)
+
+
 def _timezone(value: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -198,13 +205,13 @@ class Config:
             REDIS_URL=redis_url,
             CACHE_REDIS_URL=cache_url,
             REDIS_TLS_CA_FILE=env.get("REDIS_TLS_CA_FILE", ""),
-            REDIS_RETRIES=_int("REDIS_RETRIES", env.get("REDIS_RETRIES"), 6),
-            REDIS_RETRY_MAX_BACKOFF=_float("REDIS_RETRY_MAX_BACKOFF", env.get("REDIS_RETRY_MAX_BACKOFF"), 2.0),
+            REDIS_RETRIES=_from(env, "REDIS_RETRIES"),
+            REDIS_RETRY_MAX_BACKOFF=_from(env, "REDIS_RETRY_MAX_BACKOFF", _float),
             CACHE_KEY_PREFIX=env.get("CACHE_KEY_PREFIX", "filmclub:"),
-            CACHE_TTL=_int("CACHE_TTL", env.get("CACHE_TTL"), 300),
-            CACHE_REDIS_TIMEOUT=_float("CACHE_REDIS_TIMEOUT", env.get("CACHE_REDIS_TIMEOUT"), 0.25),
-            CACHE_LOCK_TIMEOUT=_float("CACHE_LOCK_TIMEOUT", env.get("CACHE_LOCK_TIMEOUT"), 5.0),
-            CACHE_LOCAL_MAX_BYTES=_int("CACHE_LOCAL_MAX_BYTES", env.get("CACHE_LOCAL_MAX_BYTES"), 32 * 1024 * 1024),
+            CACHE_TTL=_from(env, "CACHE_TTL"),
+            CACHE_REDIS_TIMEOUT=_from(env, "CACHE_REDIS_TIMEOUT", _float),
+            CACHE_LOCK_TIMEOUT=_from(env, "CACHE_LOCK_TIMEOUT", _float),
+            CACHE_LOCAL_MAX_BYTES=_from(env, "CACHE_LOCAL_MAX_BYTES"),
             MAIL_SERVER=env.get("MAIL_SERVER", ""),
             MAIL_PORT=_int("MAIL_PORT", env.get("MAIL_PORT"), 465 if mail_use_ssl else 25),
             MAIL_USE_TLS=_bool(env.get("MAIL_USE_TLS")),
@@ -212,33 +219,30 @@ class Config:
             MAIL_USERNAME=env.get("MAIL_USERNAME", ""),
             MAIL_PASSWORD=env.get("MAIL_PASSWORD", ""),
             MAIL_DEFAULT_SENDER=env.get("MAIL_DEFAULT_SENDER", "Film Club <noreply@filmclub.example>"),
-            MAIL_TIMEOUT=_float("MAIL_TIMEOUT", env.get("MAIL_TIMEOUT"), 10.0),
-            MAIL_BATCH_SIZE=_int("MAIL_BATCH_SIZE", env.get("MAIL_BATCH_SIZE"), 100),
-            MAIL_RETRY_INTERVALS=_int_list("MAIL_RETRY_INTERVALS", env.get("MAIL_RETRY_INTERVALS"),
-                                           [5, 30, 120, 600, 1800]),
-            DELIVERY_STALE_CLAIM_SECONDS=_int("DELIVERY_STALE_CLAIM_SECONDS",
-                                              env.get("DELIVERY_STALE_CLAIM_SECONDS"), 30),
+            MAIL_TIMEOUT=_from(env, "MAIL_TIMEOUT", _float),
+            MAIL_BATCH_SIZE=_from(env, "MAIL_BATCH_SIZE"),
+            MAIL_RETRY_INTERVALS=_from(env, "MAIL_RETRY_INTERVALS", _int_list),
+            DELIVERY_STALE_CLAIM_SECONDS=_from(env, "DELIVERY_STALE_CLAIM_SECONDS"),
             DELIVERY_MARKS_SYNCHRONOUS=_bool(env.get("DELIVERY_MARKS_SYNCHRONOUS")),
-            DELIVERY_SWEEP_GRACE_SECONDS=_int("DELIVERY_SWEEP_GRACE_SECONDS",
-                                              env.get("DELIVERY_SWEEP_GRACE_SECONDS"), 60),
-            DELIVERY_SWEEP_LIMIT=_int("DELIVERY_SWEEP_LIMIT", env.get("DELIVERY_SWEEP_LIMIT"), 20_000),
+            DELIVERY_SWEEP_GRACE_SECONDS=_from(env, "DELIVERY_SWEEP_GRACE_SECONDS"),
+            DELIVERY_SWEEP_LIMIT=_from(env, "DELIVERY_SWEEP_LIMIT"),
             DEV_MAIL_DIR=env.get("DEV_MAIL_DIR", str(var / "mail")) if development else env.get("DEV_MAIL_DIR", ""),
             PORT=_int("PORT", env.get("PORT"), 5000),
             WORKERS=_int("WORKERS", env.get("WORKERS"), os.cpu_count() or 1),
             APP_TIMEZONE=_timezone(env.get("APP_TIMEZONE", "Asia/Seoul")),
             REMINDER_LEADS=parse_leads(env.get("REMINDER_LEADS", "1d,1h")),
             DAILY_NOTIFICATIONS_AT=parse_clock("DAILY_NOTIFICATIONS_AT", env.get("DAILY_NOTIFICATIONS_AT", "09:00")),
-            DELIVERY_SWEEP_SECONDS=_int("DELIVERY_SWEEP_SECONDS", env.get("DELIVERY_SWEEP_SECONDS"), 15),
+            DELIVERY_SWEEP_SECONDS=_from(env, "DELIVERY_SWEEP_SECONDS"),
             # /healthz says "degraded" when a delivery is due and unsent for longer than this.
-            DELIVERY_OVERDUE_SECONDS=_int("DELIVERY_OVERDUE_SECONDS", env.get("DELIVERY_OVERDUE_SECONDS"), 600),
-            REMINDER_SWEEP_SECONDS=_int("REMINDER_SWEEP_SECONDS", env.get("REMINDER_SWEEP_SECONDS"), 30),
-            SCHEDULER_RESYNC_SECONDS=_int("SCHEDULER_RESYNC_SECONDS", env.get("SCHEDULER_RESYNC_SECONDS"), 60),
-            DELIVERY_RETENTION_DAYS=_int("DELIVERY_RETENTION_DAYS", env.get("DELIVERY_RETENTION_DAYS"), 90),
-            POSTS_PER_PAGE=_int("POSTS_PER_PAGE", env.get("POSTS_PER_PAGE"), 20),
-            POSTS_MAX_PER_PAGE=_int("POSTS_MAX_PER_PAGE", env.get("POSTS_MAX_PER_PAGE"), 1000),
+            DELIVERY_OVERDUE_SECONDS=_from(env, "DELIVERY_OVERDUE_SECONDS"),
+            REMINDER_SWEEP_SECONDS=_from(env, "REMINDER_SWEEP_SECONDS"),
+            SCHEDULER_RESYNC_SECONDS=_from(env, "SCHEDULER_RESYNC_SECONDS"),
+            DELIVERY_RETENTION_DAYS=_from(env, "DELIVERY_RETENTION_DAYS"),
+            POSTS_PER_PAGE=_from(env, "POSTS_PER_PAGE"),
+            POSTS_MAX_PER_PAGE=_from(env, "POSTS_MAX_PER_PAGE"),
             # Largest request body (bytes): a 50,000-character announcement in Hangul, percent-encoded
             # by a form, is about 450 KB. Bigger requests get a 413 page (JSON under /api/).
-            MAX_CONTENT_LENGTH=_int("MAX_CONTENT_LENGTH", env.get("MAX_CONTENT_LENGTH"), 1024 * 1024),
+            MAX_CONTENT_LENGTH=_from(env, "MAX_CONTENT_LENGTH"),
             SESSION_COOKIE_HTTPONLY=True,
             SESSION_COOKIE_SAMESITE="Lax",
             SESSION_COOKIE_SECURE=_bool(env.get("SESSION_COOKIE_SECURE"), default=app_env == "production"),
@@ -264,10 +268,9 @@ def accounts_settings(env: Mapping[str, str], app_env: str, redis_url: str) -> d
         raise ConfigError(f"SMS_BACKEND must be console, twilio or solapi, got {sms_backend!r}")
     settings: dict[str, object] = {
         "PHONE_DEFAULT_REGION": env.get("PHONE_DEFAULT_REGION", "KR").upper(),
-        "VERIFICATION_CODE_TTL": _int("VERIFICATION_CODE_TTL", env.get("VERIFICATION_CODE_TTL"), 600),
-        "VERIFICATION_MAX_ATTEMPTS": _int("VERIFICATION_MAX_ATTEMPTS", env.get("VERIFICATION_MAX_ATTEMPTS"), 5),
-        "VERIFICATION_RESEND_COOLDOWN": _int("VERIFICATION_RESEND_COOLDOWN",
-                                             env.get("VERIFICATION_RESEND_COOLDOWN"), 60),
+        "VERIFICATION_CODE_TTL": _from(env, "VERIFICATION_CODE_TTL"),
+        "VERIFICATION_MAX_ATTEMPTS": _from(env, "VERIFICATION_MAX_ATTEMPTS"),
+        "VERIFICATION_RESEND_COOLDOWN": _from(env, "VERIFICATION_RESEND_COOLDOWN"),
         # Rate-limit counters live on the queue Redis (noeviction, persisted): on the cache
         # Redis an LRU eviction or a cache flush would silently reset a brute-force limit.
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), default=True),
@@ -279,7 +282,7 @@ def accounts_settings(env: Mapping[str, str], app_env: str, redis_url: str) -> d
         "RATELIMIT_CODE_SEND": env.get("RATELIMIT_CODE_SEND", "1 per minute;5 per hour;10 per day"),
         "SMS_BACKEND": sms_backend,
         "SMS_SENDER": env.get("SMS_SENDER", ""),
-        "SMS_TIMEOUT": _float("SMS_TIMEOUT", env.get("SMS_TIMEOUT"), 10.0),
+        "SMS_TIMEOUT": _from(env, "SMS_TIMEOUT", _float),
         "DEV_SMS_DIR": env.get("DEV_SMS_DIR", str(var_dir(env) / "sms")) if development else env.get("DEV_SMS_DIR", ""),
         "TWILIO_ACCOUNT_SID": env.get("TWILIO_ACCOUNT_SID", ""),
         "TWILIO_AUTH_TOKEN": env.get("TWILIO_AUTH_TOKEN", ""),

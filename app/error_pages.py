@@ -12,12 +12,16 @@ A view can offer a specific way forward by raising ``PageError`` with a link.
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, render_template, request, url_for
+from flask import Flask, Response, jsonify, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.exceptions import BAD_QUERY, CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, Refused
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +54,44 @@ class PageError(HTTPException):
         self.link = link
 
 
+class APIError(Exception):
+    """An API error: its status, a message and, for invalid fields, their details."""
+
+    def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.details = status, message, details
+
+
+def error_response(status: int, message: str, details: list[dict[str, Any]] | None = None) -> Response:
+    """The API's error body: ``{"error", "status", "details"?}``."""
+    payload: dict[str, Any] = {"error": message, "status": status}
+    if details:
+        payload["details"] = details
+    response = jsonify(payload)
+    response.status_code = status
+    return response
+
+
+# What each domain refusal (app.exceptions) is over HTTP.
+STATUS_FOR: dict[str, int] = {BAD_QUERY: 400, FORBIDDEN: 403, NOT_FOUND: 404, CONFLICT: 409, INVALID: 422}
+
+
+def status_for(exc: Refused) -> int:
+    return STATUS_FOR[exc.reason]
+
+
 def register_error_pages(app: Flask) -> None:
     app.register_error_handler(HTTPException, _answer)
+    app.register_error_handler(Refused, _refused)
+
+
+def _refused(exc: Refused) -> Response | tuple[str, int]:
+    """A domain refusal a view did not handle itself: its status from ``STATUS_FOR``."""
+    status = status_for(exc)
+    if request.path.startswith("/api/") or request.blueprint == "api":
+        details = [{"field": exc.field, "message": exc.message}] if exc.field else None
+        return error_response(status, exc.message, details)
+    return _page(PageError(status, exc.page_message))
 
 
 def _answer(exc: HTTPException) -> Response | HTTPException:
@@ -63,8 +103,6 @@ def _answer(exc: HTTPException) -> Response | HTTPException:
 
 
 def _json(exc: HTTPException) -> Response:
-    from app.api.errors import error_response
-
     if exc.code == 500:
         forget_failed_transaction()
         description = "internal error: it has been logged"
@@ -148,8 +186,6 @@ def _copy_headers(exc: HTTPException, response: Response) -> None:
 
 
 def forget_failed_transaction() -> None:
-    from app.extensions import db
-
     try:
         db.session.rollback()
     except Exception:

@@ -18,20 +18,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import click
-from flask import current_app
-from flask.cli import with_appcontext
 from redis import Redis
-from redis.exceptions import ConnectionError, RedisError, ResponseError, TimeoutError
+from redis.exceptions import ResponseError
+
+from app.exceptions import UnsupportedRedisError
 
 log = logging.getLogger(__name__)
 
 REQUIRED_POLICY = "noeviction"
 
 
-class UnsupportedRedisError(RedisError):
-    """The queue Redis cannot run RQ (cluster mode). A RedisError, so callers
-    that treat the queue as unavailable (enqueue, /healthz) report it."""
 
 
 @dataclass
@@ -76,48 +72,3 @@ def check_queue_redis(client: Redis, label: str = "queue Redis") -> QueueRedisRe
         log.error("%s", message)
         problems.append(message)
     return QueueRedisReport(version=_text(server.get("redis_version", "?")), policy=policy, problems=problems)
-
-
-def check_queue_redis_once(client: Redis, url: str) -> bool:
-    """The web's first-use check. True when done; False when Redis did not answer (checked next time).
-
-    Not tried while the client knows Redis is down (``app.redis_clients.Outage``, logged there).
-    """
-    from app.redis_clients import no_retries, outage_of, redact_url
-
-    outage = outage_of(client)
-    if outage is not None and outage.down:
-        return False
-    try:
-        with no_retries():  # best effort: the caller's own command still rides out a failover
-            check_queue_redis(client)
-        return True
-    except (ConnectionError, TimeoutError) as exc:
-        log.warning("queue Redis %s unreachable, start-up check postponed: %s", redact_url(url), exc)
-        return False
-
-
-@click.command("check-redis")
-@with_appcontext
-def check_redis_command() -> None:
-    """Check the queue and cache Redis; exit 1 if one is unreachable or the queue is a cluster."""
-    from app.extensions import cache
-    from app.redis_clients import make_queue_redis, redact_url
-
-    url = current_app.config["REDIS_URL"]
-    client = make_queue_redis(url, tls_ca_file=current_app.config["REDIS_TLS_CA_FILE"],
-                              retries=current_app.config["REDIS_RETRIES"],
-                              max_backoff=current_app.config["REDIS_RETRY_MAX_BACKOFF"])
-    try:
-        report = check_queue_redis(client)
-    except RedisError as exc:
-        raise click.ClickException(f"queue Redis {redact_url(url)}: {exc}") from None
-    state = "ok" if not report.problems else "WARNING"
-    click.echo(f"queue Redis {redact_url(url)}: {state} (redis {report.version}, "
-               f"maxmemory-policy {report.policy or 'unknown'})")
-    cache_url = current_app.config["CACHE_REDIS_URL"]
-    try:
-        cache.cache.client.ping()
-    except RedisError as exc:
-        raise click.ClickException(f"cache Redis {redact_url(cache_url)}: {exc}") from None
-    click.echo(f"cache Redis {redact_url(cache_url)}: ok")

@@ -41,22 +41,18 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app
 from redis import Redis
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import (
-    AuthenticationError,
-    AuthorizationError,
-    ConnectionError,
-    ReadOnlyError,
-    TimeoutError,
-)
+from redis.exceptions import AuthenticationError, AuthorizationError, ConnectionError, ReadOnlyError, TimeoutError
 from redis.retry import Retry
+
+from app import defaults
+from app.exceptions import RedisNotConfigured, StopWaiting
+from app.redis_checks import check_queue_redis
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # The first wait; each retry doubles it, up to the configured maximum.
 RETRY_BASE_BACKOFF = 0.1
-DEFAULT_RETRIES = 6
-DEFAULT_MAX_BACKOFF = 2.0
 # Errors a failover produces: the old connection drops or times out, the new
 # server refuses connections for a moment (OSError at connect), answers LOADING
 # (BusyLoadingError is a ConnectionError), or a demoted primary answers READONLY.
@@ -109,8 +105,6 @@ class Outage:
             log.warning("%s answers again, after %.0f s", self.label, time.monotonic() - since)
 
 
-class RedisNotConfigured(RuntimeError):
-    """REDIS_URL is empty: there is no queue server to talk to."""
 
 
 class _DoNotRetry(Exception):
@@ -178,8 +172,6 @@ class FailoverRetry(Retry):
             raise
 
 
-class StopWaiting(Exception):
-    """A stop was asked for while ``wait_out`` was waiting for Redis."""
 
 
 WAIT_OUT_FIRST_PAUSE = 0.5
@@ -229,7 +221,7 @@ def no_retries() -> Iterator[None]:
         _retrying.active = outer
 
 
-def failover_retry(retries: int = DEFAULT_RETRIES, max_backoff: float = DEFAULT_MAX_BACKOFF,
+def failover_retry(retries: int = defaults.REDIS_RETRIES, max_backoff: float = defaults.REDIS_RETRY_MAX_BACKOFF,
                    errors: tuple[type[Exception], ...] = FAILOVER_ERRORS, label: str = "Redis") -> FailoverRetry:
     return FailoverRetry(ExponentialBackoff(cap=max_backoff, base=RETRY_BASE_BACKOFF), retries,
                          supported_errors=errors, outage=Outage(label))
@@ -241,7 +233,7 @@ def outage_of(client: Redis) -> Outage | None:
     return retry.outage if isinstance(retry, FailoverRetry) else None
 
 
-def retry_window(retries: int = DEFAULT_RETRIES, max_backoff: float = DEFAULT_MAX_BACKOFF) -> float:
+def retry_window(retries: int = defaults.REDIS_RETRIES, max_backoff: float = defaults.REDIS_RETRY_MAX_BACKOFF) -> float:
     """Seconds a command keeps retrying (backoff sleeps only, without connect timeouts)."""
     return sum(min(max_backoff, RETRY_BASE_BACKOFF * 2 ** n) for n in range(1, retries + 1))
 
@@ -256,8 +248,8 @@ def _tls_options(url: str, tls_ca_file: str) -> dict[str, Any]:
     return options
 
 
-def make_queue_redis(url: str, *, tls_ca_file: str = "", retries: int = DEFAULT_RETRIES,
-                     max_backoff: float = DEFAULT_MAX_BACKOFF) -> Redis:
+def make_queue_redis(url: str, *, tls_ca_file: str = "", retries: int = defaults.REDIS_RETRIES,
+                     max_backoff: float = defaults.REDIS_RETRY_MAX_BACKOFF) -> Redis:
     if not url:
         raise RedisNotConfigured("REDIS_URL is not set (run `make run`, or point REDIS_URL at a Redis server)")
     return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10, health_check_interval=30,
@@ -277,8 +269,8 @@ def make_cache_redis(url: str, timeout: float, *, tls_ca_file: str = "") -> Redi
                           retry_on_error=list(CACHE_RETRY_ERRORS), **_tls_options(url, tls_ca_file))
 
 
-def add_failover_retry(client: Redis, retries: int = DEFAULT_RETRIES,
-                       max_backoff: float = DEFAULT_MAX_BACKOFF) -> Redis:
+def add_failover_retry(client: Redis, retries: int = defaults.REDIS_RETRIES,
+                       max_backoff: float = defaults.REDIS_RETRY_MAX_BACKOFF) -> Redis:
     """Give a client someone else built (``rq worker --url``) the queue client's retries.
 
     Updates its pool in place (as rq itself does for socket timeouts) and drops
@@ -315,19 +307,32 @@ class RedisClients:
         state = app.extensions["redis_clients"]
         if state["queue"] is None:
             state["queue"] = make_queue_redis(
-                app.config["REDIS_URL"], tls_ca_file=app.config.get("REDIS_TLS_CA_FILE", ""),
-                retries=app.config.get("REDIS_RETRIES", DEFAULT_RETRIES),
-                max_backoff=app.config.get("REDIS_RETRY_MAX_BACKOFF", DEFAULT_MAX_BACKOFF),
+                app.config["REDIS_URL"], tls_ca_file=app.config["REDIS_TLS_CA_FILE"],
+                retries=app.config["REDIS_RETRIES"],
+                max_backoff=app.config["REDIS_RETRY_MAX_BACKOFF"],
             )
         if not state["checked"]:
-            from app.redis_checks import check_queue_redis_once
-
             state["checked"] = check_queue_redis_once(state["queue"], app.config["REDIS_URL"])
         return state["queue"]
 
 
 def queue_redis() -> Redis:
     """The queue Redis of the current app."""
-    from app.extensions import redis_clients
+    return RedisClients().queue()  # the clients live in the app's extensions, not in the object
 
-    return redis_clients.queue()
+
+def check_queue_redis_once(client: Redis, url: str) -> bool:
+    """The web's first-use check. True when done; False when Redis did not answer (checked next time).
+
+    Not tried while the client knows Redis is down (``Outage``, logged there).
+    """
+    outage = outage_of(client)
+    if outage is not None and outage.down:
+        return False
+    try:
+        with no_retries():  # best effort: the caller's own command still rides out a failover
+            check_queue_redis(client)
+        return True
+    except (ConnectionError, TimeoutError) as exc:
+        log.warning("queue Redis %s unreachable, start-up check postponed: %s", redact_url(url), exc)
+        return False

@@ -7,7 +7,7 @@ connection and the Flask app kept per process (not opened per task), late acks
 (a message is acknowledged once sent, so a killed process loses nothing, as
 with the RQ path), JSON, no result backend. Each task does the same database
 work per message as the app's one-job-per-email path: claim the delivery row,
-send, mark it sent (``jobs.deliveries.claim`` / ``mark_sent``).
+send, mark it sent (``jobs.deliveries.claim_rows`` / ``mark_row_sent``).
 
 Nothing is built at import: ``create_celery(broker_url)`` makes the Celery app
 and registers the task; ``python -m bench.celery_app --broker URL --concurrency
@@ -53,27 +53,35 @@ def _reconnect() -> None:
 
 
 def send_delivery(task, delivery_id: int) -> str:
-    """Claim one delivery row, send it over this process's SMTP connection, mark it sent."""
-    from jobs.deliveries import claim, mark_failed, mark_sent, release
+    """Claim one delivery row, send it over this process's SMTP connection, mark it sent.
+
+    The claim and the marks are the app's own statements (``jobs.deliveries``: ``claim_rows``,
+    ``mark_row_sent``...), as its one-message job uses them, less the claim heartbeat thread: a message
+    to a local sink takes milliseconds, and a tuned Celery stack would not start a thread per task.
+    """
+    from datetime import timedelta
+
+    from app.models.delivery import Delivery
+    from app.models.types import utcnow
+    from jobs.deliveries import claim_rows, mark_row_failed, mark_row_sent, release_row
     from jobs.mailer import PermanentMailError, TransientMailError
 
     settings, connection = _process_state()
-    delivery = claim(delivery_id)
-    if delivery is None:
+    token = utcnow()
+    rows = claim_rows(Delivery.id == delivery_id, token)
+    if not rows:
         return "skipped: already sent, failed or in flight"
+    row = rows[0]
     try:
-        answer = connection.deliver(settings.sender, delivery.recipient, delivery.subject, delivery.body,
-                                    delivery.idempotency_key)
+        answer = connection.deliver(settings.sender, row.recipient, row.subject, row.body, row.idempotency_key)
     except PermanentMailError as exc:
-        mark_failed(delivery, str(exc))
+        mark_row_failed(row.id, token, str(exc))
         return f"failed: {exc}"
     except TransientMailError as exc:
-        from datetime import timedelta
-
-        release(delivery, str(exc), retry_in=timedelta(seconds=30))
+        release_row(row, token, str(exc), due_at=utcnow() + timedelta(seconds=1))
         _reconnect()
         raise task.retry(exc=exc, countdown=1)
-    mark_sent(delivery, answer)
+    mark_row_sent(row.id, token, answer)
     return answer
 
 

@@ -42,6 +42,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from redis import Redis
+
+from app import create_app
+from app.config import normalise_database_url
+from app.extensions import db
+from app.models.delivery import Delivery
+from app.models.types import utcnow
+from app.models.user import User
+from bench.cache_bench import process_tree_cpu
+from bench.databases import Database, databases
+from bench.results import Results, required_target
+from bench.smtp_sink import SMTPSink
+from deploy.local.redis_server import RedisServer, free_port
+from jobs.mailer import SMTPConnection, SMTPSettings, build_message
+
 ROOT = Path(__file__).resolve().parent.parent
 # The limit and the announcement send the same message, so only the sending machinery differs.
 SUBJECT = "Season programme"
@@ -51,8 +66,6 @@ BODY = "Films!\n" * 20
 # --- the limit: plain senders ----------------------------------------------------------------
 
 def _plain_sender(port: int, count: int, offset: int, start: multiprocessing.synchronize.Event) -> None:
-    from jobs.mailer import SMTPConnection, SMTPSettings, build_message
-
     settings = SMTPSettings(host="127.0.0.1", port=port, sender="Film Club <noreply@filmclub.example>")
     start.wait()
     with SMTPConnection(settings) as connection:
@@ -169,8 +182,6 @@ def stop_processes(processes, timeout: float = 15) -> None:
 
 
 def close_database(app) -> None:
-    from app.extensions import db
-
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -189,9 +200,6 @@ def _wait_for_workers(redis, count: int, timeout: float = 60) -> None:
 def _wait_until_sent(app, total: int, where, timeout: float = 300) -> None:
     from sqlalchemy import func, select
 
-    from app.extensions import db
-    from app.models.delivery import Delivery
-
     deadline = time.monotonic() + timeout
     with app.app_context():
         while True:
@@ -207,9 +215,6 @@ def _wait_until_sent(app, total: int, where, timeout: float = 300) -> None:
 def _last_sent_at(app, where) -> float:
     from sqlalchemy import func, select
 
-    from app.extensions import db
-    from app.models.delivery import Delivery
-
     with app.app_context():
         failed = db.session.scalar(select(func.count()).where(where, Delivery.status != "sent"))
         if failed:
@@ -219,7 +224,6 @@ def _last_sent_at(app, where) -> float:
 
 def measure_announcement(app, members: int) -> tuple[float, float, int]:
     """(messages/s request-to-last-delivery, request ms, recipients)."""
-    from app.models.delivery import Delivery
 
     client = app.test_client()
     response = client.post("/api/auth/login", json={"email": "bench-admin@example.com", "password": "bench-password"})
@@ -237,10 +241,6 @@ def measure_announcement(app, members: int) -> tuple[float, float, int]:
 def measure_job_per_email(app, redis, count: int) -> float:
     from rq import Queue
     from sqlalchemy import insert, select
-
-    from app.extensions import db
-    from app.models.delivery import Delivery
-    from app.models.types import utcnow
 
     with app.app_context():
         now = utcnow()
@@ -263,9 +263,6 @@ def measure_job_per_email(app, redis, count: int) -> float:
 
 def _prepare_database(app, members: int) -> None:
     from sqlalchemy import insert
-
-    from app.extensions import db
-    from app.models.user import User
 
     with app.app_context():
         db.drop_all()
@@ -326,8 +323,6 @@ def _run_with_workers(app, redis, env, redis_url: str, sink, workers_n: int, wor
     senders' rate does not depend on how many they send, and bracketing the
     long announcement follows the machine's load better than one long run first.
     """
-    from bench.cache_bench import process_tree_cpu
-
     processes = _start_workers(env, redis_url, workers_n, worker_class, log_dir)
     short = worker_class.rsplit(".", 1)[-1]
     figures = PhaseFigures(short)
@@ -415,12 +410,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None, results=None) -> int:
-    from bench.results import Results
-
     args = _parse(argv)
     results = results if results is not None else Results()
     os.environ.setdefault("APP_ENV", "testing")
-    from bench.databases import Database, databases
 
     with tempfile.TemporaryDirectory(prefix="mail-bench-") as tmp:
         targets = ([Database("given", args.database_url)] if args.database_url
@@ -437,22 +429,14 @@ def _db_key(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgresql"
 
 
-def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace, results) -> None:
-    from redis import Redis
-
-    from app import create_app
-    from app.config import normalise_database_url
-    from bench.results import required_target
-    from bench.smtp_sink import SMTPSink
-    from deploy.local.redis_server import RedisServer, free_port
-
+def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace, results: Results) -> None:
     workers_n = max(1, args.workers)
-    db = _db_key(database_url)
+    db_name = _db_key(database_url)
     with RedisServer(tmp / f"redis-{free_port()}", appendonly=False) as redis_server, SMTPSink(free_port()) as sink:
         print(f"mail benchmark: {args.recipients} recipients ({args.large or 'no'} in one round after), "
               f"{workers_n} worker(s), batches of {args.batch_size}, {args.rounds} interleaved rounds, "
               f"{os.cpu_count()} CPU(s), database "
-              f"{'SQLite (WAL)' if db == 'sqlite' else 'PostgreSQL ' + database_url.split('@')[-1]}")
+              f"{'SQLite (WAL)' if db_name == 'sqlite' else 'PostgreSQL ' + database_url.split('@')[-1]}")
         app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
                           "REDIS_URL": redis_server.url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": sink.port,
                           "MAIL_BATCH_SIZE": args.batch_size, "SECRET_KEY": "bench", "DEV_MAIL_DIR": ""})
@@ -466,56 +450,51 @@ def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace, results) -
                 last = index == len(classes) - 1
                 figures = _run_with_workers(app, redis, env, redis_server.url, sink, workers_n, worker_class,
                                             tmp, args.rounds, args.recipients, per_job=args.per_job if last else 0)
-                name = f"mail.10k.{db}" if index == 0 else f"mail.10k.{figures.label}.{db}"
+                name = f"mail.10k.{db_name}" if index == 0 else f"mail.10k.{figures.label}.{db_name}"
                 _record(results, name, figures.ratio, required_target("mail.10k"),
                         f"{figures.label}: announcement/limit",
                         note=f"rounds: {' '.join(f'{r:.2f}' for r in figures.ratios)}; {figures.recipients} "
                              f"members")
                 phases.append(figures)
             first = phases[0]
-            _celery_side_by_side(app, env, sink, tmp, workers_n, args, first, results, db)
+            _celery_side_by_side(app, env, sink, tmp, workers_n, args, first, results, db_name)
             if args.large:
                 _large_announcement(app, redis, env, redis_server.url, sink, workers_n, classes[0], tmp, args,
-                                    first, results, db)
+                                    first, results, db_name)
             else:
                 for base in ("mail.100k", "mail.100k_cost"):
-                    results.not_measured(f"{base}.{db}", required_target(base), "--large 0 was given")
+                    results.not_measured(f"{base}.{db_name}", required_target(base), "--large 0 was given")
         finally:
             close_database(app)
 
 
 def _large_announcement(app, redis, env, redis_url, sink, workers_n, worker_class, tmp, args, small: PhaseFigures,
-                        results, db: str) -> None:
+                        results, db_name: str) -> None:
     """The same announcement to ``--large`` members, one round (said so in the output), fresh workers."""
-    from bench.results import required_target
-
     _add_members(app, args.recipients - 1, args.large - args.recipients)
     print(f"  {args.large:,} members, one round only (the large case: one round, as the issue allows):")
     large = _run_with_workers(app, redis, env, redis_url, sink, workers_n, worker_class, tmp, 1, args.large,
                               limit_messages=args.recipients)
     note = (f"one round; {large.recipients} members; the limit measured on {args.recipients} messages before and "
             f"after, averaged")
-    _record(results, f"mail.100k.{db}", large.ratio, required_target("mail.100k"),
+    _record(results, f"mail.100k.{db_name}", large.ratio, required_target("mail.100k"),
             f"{large.label}, {large.recipients} members: announcement/limit", note=note)
-    _record(results, f"mail.100k_cost.{db}", small.seconds_per_message / large.seconds_per_message,
+    _record(results, f"mail.100k_cost.{db_name}", small.seconds_per_message / large.seconds_per_message,
             required_target("mail.100k_cost"),
             f"cost per message, {small.recipients:,} run / {large.recipients:,} run (wall time)",
             note=f"{small.seconds_per_message * 1e3:.3f} ms vs {large.seconds_per_message * 1e3:.3f} ms a message; "
                  f"workers' CPU {small.cpu_ms_per_message:.2f} vs {large.cpu_ms_per_message:.2f} ms a message; "
                  f"normalised by each run's limit: {large.ratio / small.ratio:.2f}")
-    _record(results, f"mail.100k_memory.{db}", small.peak_mib / large.peak_mib, 0.9,
+    _record(results, f"mail.100k_memory.{db_name}", small.peak_mib / large.peak_mib, 0.9,
             f"worker peak memory, {small.recipients:,} run / {large.recipients:,} run",
             note=f"peak RSS (worker + work horse) {small.peak_mib:.0f} MiB vs {large.peak_mib:.0f} MiB")
-    _record(results, f"mail.100k_request_s.{db}", statistics.median(large.requests_ms) / 1000, 0.5,
+    _record(results, f"mail.100k_request_s.{db_name}", statistics.median(large.requests_ms) / 1000, 0.5,
             f"the request that starts the {large.recipients}-member announcement, seconds", better="lower",
             unit="s", note=f"the {small.recipients}-member request: {statistics.median(small.requests_ms):.0f} ms")
 
 
 def _add_members(app, first: int, count: int) -> None:
     from sqlalchemy import insert
-
-    from app.extensions import db
-    from app.models.user import User
 
     with app.app_context():
         for start in range(first, first + count, 20_000):
@@ -525,10 +504,9 @@ def _add_members(app, first: int, count: int) -> None:
         db.session.commit()
 
 
-def _celery_side_by_side(app, env, sink, tmp, workers_n, args, rq_figures: PhaseFigures, results, db: str) -> None:
-    from bench.results import required_target
-
-    name, target = f"mail.vs_celery.{db}", required_target("mail.vs_celery")
+def _celery_side_by_side(app, env, sink, tmp, workers_n, args, rq_figures: PhaseFigures, results,
+                         db_name: str) -> None:
+    name, target = f"mail.vs_celery.{db_name}", required_target("mail.vs_celery")
     if args.no_celery:
         results.not_measured(name, target, "--no-celery was given")
         return

@@ -29,6 +29,24 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from redis import Redis
+
+from app import create_app
+from app.config import normalise_database_url
+from app.extensions import db
+from app.models.delivery import Delivery
+from app.models.screening import Reminder, Rsvp
+from app.models.types import utcnow
+from app.models.user import User
+from app.screenings import service
+from app.screenings.reminders import bulk_add_reminders
+from bench.databases import databases
+from bench.mail_bench import (_record, _start_workers, _wait_for_workers, _worker_env, close_database,
+                              measure_announcement, measure_limit, stop_processes)
+from bench.results import Results, required_target
+from bench.smtp_sink import SMTPSink
+from deploy.local.redis_server import RedisServer, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 LATENESS_TARGET_P99 = 1.5
 CREATE_TARGET_SECONDS = 1.0
@@ -50,10 +68,6 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def _members(app, count: int) -> list[int]:
     from sqlalchemy import insert, select
 
-    from app.extensions import db
-    from app.models.types import utcnow
-    from app.models.user import User
-
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -69,13 +83,6 @@ def _members(app, count: int) -> list[int]:
 def _screening_with_rsvps(app, user_ids: list[int], starts_in: float) -> tuple[int, float, float]:
     """Create the screening and RSVPs; returns (screening id, reminder due epoch, seconds to create reminders)."""
     from sqlalchemy import insert, select
-
-    from app.extensions import db
-    from app.models.screening import Rsvp
-    from app.models.types import utcnow
-    from app.models.user import User
-    from app.screenings import service
-    from scheduler.reminders import bulk_add_reminders
 
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.is_admin.is_(True)))
@@ -94,10 +101,6 @@ def _screening_with_rsvps(app, user_ids: list[int], starts_in: float) -> tuple[i
 
 def _sent_times(app, screening_id: int, expected: int, timeout: float) -> list[float]:
     from sqlalchemy import String, cast, func, literal, select
-
-    from app.extensions import db
-    from app.models.delivery import Delivery
-    from app.models.screening import Reminder
 
     key = literal("reminder:") + cast(Reminder.id, String)
     query = (select(Delivery.sent_at).join(Reminder, Delivery.idempotency_key == key)
@@ -123,10 +126,6 @@ def _add_members(app, first: int, count: int) -> list[int]:
     """``count`` more verified members after the first ``first``; the ids of all non-admin members."""
     from sqlalchemy import insert, select
 
-    from app.extensions import db
-    from app.models.types import utcnow
-    from app.models.user import User
-
     with app.app_context():
         for start in range(first, first + count, 20_000):
             db.session.execute(insert(User), [{"email": f"r{n:06d}@members.example", "name": f"r{n}",
@@ -142,8 +141,6 @@ def _fan_out(app, members: list[int], count: int) -> tuple[float, float, float, 
     Returns (seconds from the due time to the last reminder delivered, seconds to create the reminders,
     the announcement's seconds from request to last delivery, its recipients).
     """
-    from bench.mail_bench import measure_announcement
-
     # due late enough that creating the RSVPs and reminders (about 10 s for 100,000 here) ends before it
     screening_id, due, create_seconds = _screening_with_rsvps(app, members[:count], LEAD_SECONDS + 8 + count / 4000)
     sent = _sent_times(app, screening_id, count, timeout=max(300, count / 50))
@@ -153,9 +150,6 @@ def _fan_out(app, members: list[int], count: int) -> tuple[float, float, float, 
 
 
 def main(argv: list[str] | None = None, results=None) -> int:
-    from bench.databases import databases
-    from bench.results import Results
-
     args = _parse(argv)
     results = results if results is not None else Results()
     os.environ.setdefault("APP_ENV", "testing")
@@ -169,21 +163,11 @@ def main(argv: list[str] | None = None, results=None) -> int:
 
 
 def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace, results) -> None:
-    from redis import Redis
-
-    from app import create_app
-    from app.config import normalise_database_url
-    from bench.mail_bench import (_record, _start_workers, _wait_for_workers, _worker_env, close_database,
-                                  measure_limit, stop_processes)
-    from bench.results import required_target
-    from bench.smtp_sink import SMTPSink
-    from deploy.local.redis_server import RedisServer, free_port
-
-    db = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    db_name = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     with RedisServer(tmp / f"redis-{free_port()}", appendonly=False) as redis_server, SMTPSink(free_port()) as sink:
         print(f"reminder benchmark: {args.lateness} reminders due at once, fan-outs of {args.fanout} and "
               f"{args.large or 'no'} (one round), {args.workers} worker(s), {os.cpu_count()} CPU(s), "
-              f"{'SQLite (WAL)' if db == 'sqlite' else 'PostgreSQL'}, scheduler --interval 1")
+              f"{'SQLite (WAL)' if db_name == 'sqlite' else 'PostgreSQL'}, scheduler --interval 1")
         limit = measure_limit(sink, args.workers, args.fanout)
         limit_seconds = args.fanout / limit
         print(f"  limit: {args.fanout} messages by {args.workers} plain sender(s): {limit_seconds:.2f} s "
@@ -229,7 +213,7 @@ def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace, results) -
                       f"{FANOUT_SLACK_SECONDS:.0f} s = {target:.2f} s"
                       + (" (one round)" if count == args.large else ""))
                 size = "100k" if count == args.large else "10k"
-                _record(results, f"reminders.{size}_margin_s.{db}", target - last,
+                _record(results, f"reminders.{size}_margin_s.{db_name}", target - last,
                         required_target("reminders.100k_margin_s"), "seconds to spare", unit="s",
                         note=f"{count} reminders: due to last delivery {last:.2f} s; {recipients}-member "
                              f"announcement {mail_seconds:.2f} s + {FANOUT_SLACK_SECONDS:.0f} s"

@@ -1,5 +1,5 @@
-"""Code that runs in `rq worker` processes, and the helpers the web uses to hand work over.
+"""Code that runs in `rq worker` processes: the job functions and the worker class.
 
-The web process imports only ``jobs.queues`` and ``jobs.enqueue``; job functions
-are enqueued by dotted path so worker-only code stays out of the web process.
+Nothing in ``app`` imports this package: the web (and the scheduler) hand work over
+through ``app.outbox``, which names job functions by dotted path.
 """

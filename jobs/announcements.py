@@ -2,7 +2,7 @@
 
 It runs on the ``low`` queue right after the request commits; the request
 itself only writes rows. Batch job ids come from the row ids (see
-``jobs.batches``), so running this twice, or after the sweeper, queues nothing
+``app.outbox``), so running this twice, or after the sweeper, queues nothing
 twice.
 """
 from __future__ import annotations
@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.delivery import PENDING, Delivery
+from app.outbox import LOW, batches_covering, batches_for_ids, enqueue_batches
 from app.redis_clients import queue_redis
-from jobs.batches import batches_covering, batches_for_ids, enqueue_batches
-from jobs.queues import LOW
 
 
 def fan_out(announcement_id: int, only_pending: bool = False) -> dict[str, int]:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from datetime import datetime, timedelta
-
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app
 from sqlalchemy import ColumnElement, Connection, Dialect, and_, bindparam, null, or_, update
 
+from app import defaults
 from app.extensions import db
 from app.models.delivery import EMAIL, FAILED, PENDING, SENDING, SENT, Delivery
 from app.models.types import utcnow
@@ -33,12 +33,11 @@ from jobs.claim_heartbeat import ClaimHeartbeat
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
 
 
 def stale_claim() -> timedelta:
     """How long a claim holds without a heartbeat before the row counts as abandoned (config, default 30 s)."""
-    return timedelta(seconds=current_app.config.get("DELIVERY_STALE_CLAIM_SECONDS", 30))
+    return timedelta(seconds=current_app.config["DELIVERY_STALE_CLAIM_SECONDS"])
 
 
 def claimable(now: datetime) -> ColumnElement[bool]:
@@ -51,82 +50,6 @@ def claimable(now: datetime) -> ColumnElement[bool]:
     """
     return and_(Delivery.status.in_((PENDING, SENDING)),
                 or_(Delivery.status == PENDING, Delivery.claimed_at < now - stale_claim()))
-
-
-def claim(delivery_id: int, now: datetime | None = None) -> Delivery | None:
-    """Take the row for sending; None if it is sent, failed, or claimed by a live job."""
-    now = now or utcnow()
-    result = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .where(claimable(now))
-        .values(status=SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if result.rowcount != 1:
-        return None
-    return db.session.get(Delivery, delivery_id, populate_existing=True)
-
-
-def send_claimed(delivery_id: int, send: Callable[[Delivery], str],
-                 permanent: type[Exception], transient: type[Exception]) -> str:
-    """Claim one row, send it with ``send``, record what happened.
-
-    ``permanent`` errors fail the row; ``transient`` ones give it back (due
-    again in 30 s) and are re-raised so RQ's Retry runs the job again. Any
-    other error while sending (a message that cannot be built, a bug) fails
-    this one row with its reason instead of leaving it claimed: a job of one
-    message must not come back every stale-claim time with the same fault.
-    While ``send`` runs, a heartbeat keeps the claim fresh (a slow server).
-    """
-    delivery = claim(delivery_id)
-    if delivery is None:
-        return "skipped: already sent, failed or in flight"
-    heartbeat = ClaimHeartbeat(db.engine, delivery_id, delivery_id, delivery.claimed_at,
-                               stale_claim().total_seconds(), claimed_ids=[delivery_id])
-    try:
-        with heartbeat:
-            answer = send(delivery)
-    except permanent as exc:
-        mark_failed(delivery, str(exc))
-        return f"failed: {exc}"
-    except transient as exc:
-        release(delivery, str(exc), retry_in=timedelta(seconds=30))
-        raise
-    except Exception as exc:
-        log.exception("delivery %s could not be sent", delivery_id)
-        db.session.rollback()
-        mark_failed(delivery, f"could not send this message: {type(exc).__name__}: {exc}"[:2000])
-        return f"failed: {exc}"
-    mark_sent(delivery, answer)
-    return answer
-
-
-def mark_sent(delivery: Delivery, provider_response: str) -> None:
-    delivery.status = SENT
-    delivery.sent_at = utcnow()
-    delivery.provider_response = provider_response[:500]
-    delivery.last_error = None
-    db.session.commit()
-
-
-def mark_failed(delivery: Delivery, reason: str) -> None:
-    delivery.status = FAILED
-    delivery.last_error = reason
-    db.session.commit()
-    log.warning("delivery %s to %s failed for good: %s", delivery.id, delivery.recipient, reason)
-
-
-def release(delivery: Delivery, reason: str, retry_in: timedelta) -> None:
-    """Give the row back after a transient error; past MAX_ATTEMPTS it fails for good."""
-    if delivery.attempts >= MAX_ATTEMPTS:
-        mark_failed(delivery, f"gave up after {delivery.attempts} attempts: {reason}")
-        return
-    delivery.status = PENDING
-    delivery.last_error = reason
-    delivery.due_at = utcnow() + retry_in
-    db.session.commit()
 
 
 # --- bulk: claim a range at once, mark row by row ---------------------------------------------
@@ -146,29 +69,82 @@ class ClaimedRow:
 OWN_JOB_KINDS = ("verification_code",)
 
 
-def claim_range(first_id: int, last_id: int, token: datetime, channel: str = EMAIL) -> list[ClaimedRow]:
-    """Claim every due, claimable ``channel`` row with ``first_id <= id <= last_id`` in one UPDATE.
-
-    Rows not yet due (``due_at`` in the future: a scheduled message, a retry
-    that waits) are left alone. ``token`` (the claim time) identifies this claim.
-    """
-    result = db.session.execute(claim_range_statement(first_id, last_id, token, channel))
-    rows = [ClaimedRow(*row) for row in result]
-    db.session.commit()
-    return sorted(rows, key=lambda row: row.id)
-
-
-def claim_range_statement(first_id: int, last_id: int, token: datetime, channel: str = EMAIL):
+def claim_statement(which: ColumnElement[bool], token: datetime):
+    """The one claim: every claimable row that ``which`` selects, stamped with ``token`` (the claim time)."""
     return (
         update(Delivery)
-        .where(Delivery.id.between(first_id, last_id), Delivery.channel == channel,
-               Delivery.kind.not_in(OWN_JOB_KINDS),
-               Delivery.due_at <= token, claimable(token))
+        .where(which, claimable(token))
         .values(status=SENDING, claimed_at=token, attempts=Delivery.attempts + 1)
         .returning(Delivery.id, Delivery.recipient, Delivery.subject, Delivery.body,
                    Delivery.idempotency_key, Delivery.attempts)
         .execution_options(synchronize_session=False)
     )
+
+
+def claim_rows(which: ColumnElement[bool], token: datetime) -> list[ClaimedRow]:
+    """Claim the rows ``which`` selects in one UPDATE; the ones this claim took, by id."""
+    result = db.session.execute(claim_statement(which, token))
+    rows = [ClaimedRow(*row) for row in result]
+    db.session.commit()
+    return sorted(rows, key=lambda row: row.id)
+
+
+def in_range(first_id: int, last_id: int, token: datetime, channel: str = EMAIL) -> ColumnElement[bool]:
+    """A batch's rows: due ``channel`` rows with ``first_id <= id <= last_id``, except kinds with jobs of their own.
+
+    Rows not yet due (``due_at`` in the future: a scheduled message, a retry
+    that waits) are left alone.
+    """
+    return and_(Delivery.id.between(first_id, last_id), Delivery.channel == channel,
+                Delivery.kind.not_in(OWN_JOB_KINDS), Delivery.due_at <= token)
+
+
+def claim_range(first_id: int, last_id: int, token: datetime, channel: str = EMAIL) -> list[ClaimedRow]:
+    """Claim a batch's rows (``in_range``) in one UPDATE."""
+    return claim_rows(in_range(first_id, last_id, token, channel), token)
+
+
+def claim_range_statement(first_id: int, last_id: int, token: datetime, channel: str = EMAIL):
+    return claim_statement(in_range(first_id, last_id, token, channel), token)
+
+
+def send_claimed(delivery_id: int, send: Callable[[ClaimedRow], str],
+                 permanent: type[Exception], transient: type[Exception]) -> str:
+    """Claim one row, send it with ``send``, record what happened: the one-row case of a batch.
+
+    The claim and every mark go through the same statements as a bulk send
+    (``claim_rows``, ``mark_row_sent``/``mark_row_failed``/``release_row``), so a
+    mark lands only while the row still carries this claim's token.
+    ``permanent`` errors fail the row; ``transient`` ones give it back (due
+    again in 30 s) and are re-raised so RQ's Retry runs the job again. Any
+    other error while sending (a message that cannot be built, a bug) fails
+    this one row with its reason instead of leaving it claimed: a job of one
+    message must not come back every stale-claim time with the same fault.
+    While ``send`` runs, a heartbeat keeps the claim fresh (a slow server).
+    """
+    token = utcnow()
+    rows = claim_rows(Delivery.id == delivery_id, token)
+    if not rows:
+        return "skipped: already sent, failed or in flight"
+    row = rows[0]
+    heartbeat = ClaimHeartbeat(db.engine, delivery_id, delivery_id, token,
+                               stale_claim().total_seconds(), claimed_ids=[delivery_id])
+    try:
+        with heartbeat:
+            answer = send(row)
+    except permanent as exc:
+        mark_row_failed(row.id, token, str(exc))
+        return f"failed: {exc}"
+    except transient as exc:
+        release_row(row, token, str(exc), due_at=utcnow() + timedelta(seconds=defaults.DELIVERY_RETRY_IN))
+        raise
+    except Exception as exc:
+        log.exception("delivery %s could not be sent", delivery_id)
+        db.session.rollback()
+        mark_row_failed(row.id, token, f"could not send this message: {type(exc).__name__}: {exc}")
+        return f"failed: {exc}"
+    mark_row_sent(row.id, token, answer)
+    return answer
 
 
 def _ours(delivery_id: int, token: datetime) -> ColumnElement[bool]:
@@ -287,14 +263,20 @@ class SentMarks:
         return True
 
 
+def mark_row_sent(delivery_id: int, token: datetime, provider_response: str) -> bool:
+    """Mark one claimed row sent (a single message; a batch records through ``SentMarks``)."""
+    return _update_claimed(delivery_id, token, status=SENT, sent_at=utcnow(),
+                           provider_response=provider_response[:500], last_error=None)
+
+
 def mark_row_failed(delivery_id: int, token: datetime, reason: str) -> bool:
     log.warning("delivery %s failed for good: %s", delivery_id, reason)
     return _update_claimed(delivery_id, token, status=FAILED, last_error=reason[:2000])
 
 
 def release_row(row: ClaimedRow, token: datetime, reason: str, due_at: datetime | None = None) -> bool:
-    """Give a claimed row back after a transient error (failed for good past MAX_ATTEMPTS)."""
-    if row.attempts >= MAX_ATTEMPTS:
+    """Give a claimed row back after a transient error (failed for good past DELIVERY_MAX_ATTEMPTS)."""
+    if row.attempts >= defaults.DELIVERY_MAX_ATTEMPTS:
         return mark_row_failed(row.id, token, f"gave up after {row.attempts} attempts: {reason}")
     return _update_claimed(row.id, token, status=PENDING, last_error=reason[:2000],
                            due_at=due_at or utcnow())

@@ -5,11 +5,10 @@ import logging
 
 from flask import current_app
 
-from app.emails import welcome_delivery
 from app.extensions import db
 from app.models.user import User
-from app.models.delivery import Delivery
-from jobs.deliveries import send_claimed
+from app.outbox import welcome_delivery
+from jobs.deliveries import ClaimedRow, send_claimed
 from jobs.mailer import PermanentMailError, SMTPConnection, SMTPSettings, TransientMailError
 
 log = logging.getLogger(__name__)
@@ -17,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def send_email_delivery(delivery_id: int) -> str:
     """Send one email delivery row. Raises TransientMailError so RQ retries it."""
-    def send(delivery: Delivery) -> str:
+    def send(delivery: ClaimedRow) -> str:
         settings = SMTPSettings.from_config(current_app.config)
         with SMTPConnection(settings) as connection:
             return connection.deliver(settings.sender, delivery.recipient, delivery.subject, delivery.body,

@@ -31,26 +31,8 @@ from typing import Mapping
 
 import idna
 
+from app.exceptions import MailError, PermanentMailError, TransientMailError, UnsendableMessage
 from app.text_rules import single_line_problem
-
-
-class MailError(Exception):
-    """Base class for sending failures.
-
-    ``session_usable`` is True when the server answered (and the session was
-    reset), so a batch can go on with the next recipient on the same
-    connection; False when the connection itself is gone.
-    """
-
-    session_usable = False
-
-
-class TransientMailError(MailError):
-    """Worth retrying later."""
-
-
-class PermanentMailError(MailError):
-    """The server refused this message for good."""
 
 
 @dataclass(frozen=True)
@@ -71,15 +53,11 @@ class SMTPSettings:
         return cls(
             host=config["MAIL_SERVER"], port=int(config["MAIL_PORT"]),
             use_tls=bool(config["MAIL_USE_TLS"]), use_ssl=bool(config["MAIL_USE_SSL"]),
-            username=config.get("MAIL_USERNAME", ""), password=config.get("MAIL_PASSWORD", ""),
-            timeout=float(config.get("MAIL_TIMEOUT", 10.0)), sender=config["MAIL_DEFAULT_SENDER"],
+            username=config["MAIL_USERNAME"], password=config["MAIL_PASSWORD"],
+            timeout=float(config["MAIL_TIMEOUT"]), sender=config["MAIL_DEFAULT_SENDER"],
         )
 
 
-class UnsendableMessage(PermanentMailError):
-    """This row can never be sent as it is (bad address, bad header value); the session is untouched."""
-
-    session_usable = True
 
 
 @dataclass(frozen=True)

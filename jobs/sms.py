@@ -5,8 +5,7 @@ import logging
 
 from flask import current_app
 
-from app.models.delivery import Delivery
-from jobs.deliveries import send_claimed
+from jobs.deliveries import ClaimedRow, send_claimed
 from jobs.sms_backends import PermanentSMSError, SMSMessage, TransientSMSError, backend_from_config
 
 log = logging.getLogger(__name__)
@@ -14,7 +13,7 @@ log = logging.getLogger(__name__)
 
 def send_sms_delivery(delivery_id: int) -> str:
     """Send one SMS delivery row. Raises TransientSMSError so RQ retries it."""
-    def send(delivery: Delivery) -> str:
+    def send(delivery: ClaimedRow) -> str:
         message = SMSMessage(to=delivery.recipient, body=delivery.body, key=delivery.idempotency_key)
         return backend_from_config(current_app.config).send(message)
 

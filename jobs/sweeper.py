@@ -10,7 +10,7 @@ The database, not Redis, says what still has to go out. A row is picked up if
 So a job lost with a killed worker, a queue Redis that was down when the row
 was written, or a Redis that restarted empty costs a delay, never a message.
 Rows are grouped into the same id ranges the announcement fan-out uses
-(``jobs.batches``): a range whose batch job is still waiting is not queued a
+(``app.outbox``): a range whose batch job is still waiting is not queued a
 second time. Bulk-only ranges go to ``low``, anything else to ``default``.
 """
 from __future__ import annotations
@@ -25,11 +25,9 @@ from sqlalchemy import and_, or_, select
 from app.extensions import db
 from app.models.delivery import PENDING, SENDING, SMS, Delivery
 from app.models.types import utcnow
+from app.outbox import DEFAULT, HIGH, LOW, Batch, batch_for, enqueue_batches, enqueue_now
 from app.redis_clients import queue_redis
-from jobs.batches import Batch, batch_for, enqueue_batches
 from jobs.deliveries import stale_claim
-from jobs.enqueue import enqueue_now
-from jobs.queues import DEFAULT, HIGH, LOW
 
 log = logging.getLogger(__name__)
 

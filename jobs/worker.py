@@ -50,15 +50,18 @@ import time
 from typing import Any, Callable, TypeVar
 
 from flask import Flask
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import ConnectionError as RedisConnectionError, RedisError, TimeoutError as RedisTimeoutError
 from rq import SimpleWorker, Worker, worker_registration
 from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.queue import Queue
 from rq.scheduler import RQScheduler
+
+from app import create_app
+from app.extensions import db
+from app.redis_checks import check_queue_redis
+from app.redis_clients import StopWaiting, add_failover_retry, outage_of, pause, wait_out
 
 T = TypeVar("T")
 # What an unreachable Redis raises once the client's own retries are used up.
@@ -81,8 +84,6 @@ def ride_out(call: Callable[[], T], connection: Any, stop_requested: Callable[[]
              on_outage: Callable[[], None] | None = None) -> T:
     """``call()`` until the queue Redis answers (``app.redis_clients.wait_out``); rq's
     StopRequested if a stop comes first."""
-    from app.redis_clients import StopWaiting, wait_out
-
     try:
         return wait_out(call, connection, stop_requested, on_outage)
     except StopWaiting as exc:
@@ -90,8 +91,6 @@ def ride_out(call: Callable[[], T], connection: Any, stop_requested: Callable[[]
 
 
 def _note_outage(connection: Any, exc: BaseException) -> None:
-    from app.redis_clients import outage_of
-
     outage = outage_of(connection)
     if outage is not None:
         outage.begin(exc)
@@ -114,8 +113,6 @@ class WorkerScheduler(RQScheduler):
 
     def work(self) -> None:
         """rq's loop (in the forked process), with the two changes above."""
-        from app.redis_clients import pause
-
         _ask_for_signal_when_parent_dies(signal.SIGTERM)
         if os.getppid() != getattr(self, "_worker_pid", os.getppid()):
             return  # the worker died before the request was made
@@ -147,8 +144,6 @@ class _AppContextMixin:
 
     def _init_app(self, app: Flask | None) -> None:
         if app is None:
-            from app import create_app
-
             app = create_app()
         # rq's CLI logs through its own handler; don't print every line twice.
         logging.getLogger("rq").propagate = False
@@ -163,9 +158,6 @@ class _AppContextMixin:
         gc.freeze()
 
     def _check_queue_redis(self) -> None:
-        from app.redis_checks import check_queue_redis
-        from app.redis_clients import add_failover_retry
-
         connection = self.connection  # type: ignore[attr-defined]
         add_failover_retry(connection, self.app.config["REDIS_RETRIES"], self.app.config["REDIS_RETRY_MAX_BACKOFF"])
         check_queue_redis(connection)
@@ -283,8 +275,6 @@ class AppWorker(_AppContextMixin, Worker):
 
     def main_work_horse(self, job: Job, queue: Queue) -> None:
         # In the forked horse: forget the parent's pooled DB connections.
-        from app.extensions import db
-
         with self.app.app_context():
             db.engine.dispose(close=False)
         super().main_work_horse(job, queue)

@@ -12,14 +12,18 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
 from rq.job import Dependency
-from sqlalchemy import String, and_, case, cast, exists, insert, literal, select
+from sqlalchemy import String, and_, cast, exists, literal, select
 
 from app.extensions import db
 from app.models.delivery import PENDING, Delivery
 from app.models.screening import ACTIVE, Rsvp, Screening
 from app.models.types import utcnow
 from app.models.user import User
-from jobs.enqueue import enqueue_now
+from app.outbox import enqueue_now, insert_deliveries
+from jobs.email import send_email_delivery
+from jobs.mailer import TransientMailError
+from jobs.sms import send_sms_delivery
+from jobs.sms_backends import TransientSMSError
 
 QUEUE = "default"
 
@@ -55,21 +59,12 @@ def queue_todays_notifications(day: str | None = None) -> str:
 def _create_deliveries(day: date, screening: Screening, zone: ZoneInfo) -> None:
     prefix = _key_prefix(day, screening.id)
     key = literal(prefix) + cast(User.id, String)
-    sms = (User.notification_channel == "sms") & User.phone_verified_at.is_not(None)
-    now = utcnow()
     local_start = screening.starts_at.astimezone(zone)
     body = render_template("email/daily.txt", screening=screening, local_start=local_start)
-    db.session.execute(insert(Delivery).from_select(
-        ["idempotency_key", "channel", "kind", "recipient", "user_id", "subject", "body", "status",
-         "attempts", "due_at", "created_at"],
-        select(key, case((sms, literal("sms")), else_=literal("email")), literal("daily"),
-               case((sms, User.phone), else_=User.email), User.id,
-               literal(f"Today {local_start:%H:%M}: {screening.title}"), literal(body), literal(PENDING),
-               literal(0), literal(now, type_=Delivery.__table__.c.due_at.type),
-               literal(now, type_=Delivery.__table__.c.created_at.type))
-        .join(Rsvp, and_(Rsvp.user_id == User.id, Rsvp.screening_id == screening.id))
-        .where(~exists().where(Delivery.idempotency_key == key))
-        .order_by(User.id)))
+    db.session.execute(insert_deliveries(
+        key, "daily", f"Today {local_start:%H:%M}: {screening.title}", body,
+        lambda rows: rows.join(Rsvp, and_(Rsvp.user_id == User.id, Rsvp.screening_id == screening.id))
+        .where(~exists().where(Delivery.idempotency_key == key)).order_by(User.id)))
     db.session.commit()
 
 
@@ -80,11 +75,6 @@ def send_screening_notifications(day: str, screening_id: int) -> str:
     that must wait (a 4xx, the provider down) is given back while the others
     go on; the job then raises so RQ's retry sends what waited.
     """
-    from jobs.email import send_email_delivery
-    from jobs.mailer import TransientMailError
-    from jobs.sms import send_sms_delivery
-    from jobs.sms_backends import TransientSMSError
-
     senders = {"email": send_email_delivery, "sms": send_sms_delivery}
     rows = db.session.execute(
         select(Delivery.id, Delivery.channel).where(Delivery.idempotency_key.startswith(_key_prefix(date.fromisoformat(day),

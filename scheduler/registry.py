@@ -20,8 +20,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq_scheduler import Scheduler
 
-from scheduler.periodic import PeriodicJob
-from scheduler.timing import next_run
+from scheduler.periodic import PeriodicJob, next_run
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,8 @@ from flask import current_app
 from werkzeug.utils import import_string
 
 from app.redis_clients import queue_redis
-from scheduler.periodic import periodic_jobs
+from scheduler.periodic import next_run, periodic_jobs
 from scheduler.registry import schedule_run
-from scheduler.timing import next_run
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ from flask import Flask
 from redis import Redis
 
 from deploy.local.redis_server import RedisServer
-from tests.smtp import SMTPServer
+from tests.helpers.mail import burst
+from tests.helpers.smtp import SMTPServer
 
 os.environ["APP_ENV"] = "testing"
 
@@ -139,16 +140,9 @@ def runner(app: Flask):
 
 
 @pytest.fixture
-def run_jobs(app: Flask, redis_url: str) -> Callable[[], None]:
-    """Run every queued job through a real (forking) RQ worker in burst mode."""
-    from jobs.queues import ALL
-    from jobs.worker import AppWorker
-
-    def run() -> None:
-        worker = AppWorker(list(ALL), connection=Redis.from_url(redis_url), app=app)
-        worker.work(burst=True, with_scheduler=True)
-
-    return run
+def run_jobs(app: Flask) -> Callable[[], None]:
+    """Run every queued job with the worker class every launcher deploys, in burst mode (``burst``)."""
+    return lambda: burst(app)
 
 
 @pytest.fixture
@@ -175,12 +169,6 @@ def make_user(app: Flask) -> Callable[..., object]:
             return user
 
     return make
-
-
-def login(client, email: str = "ada@example.com", password: str = "correct-horse"):
-    response = client.post("/api/auth/login", json={"email": email, "password": password})
-    assert response.status_code == 200, response.get_json()
-    return response
 
 
 # Hypothesis (input-space tests): modest example counts keep `make test` fast; HYPOTHESIS_PROFILE=thorough

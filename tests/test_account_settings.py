@@ -5,9 +5,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.user import User
-from tests.accounts_helpers import latest_code
-from tests.conftest import login
-from tests.test_html import csrf_token
+from tests.helpers.accounts import latest_code
+from tests.helpers.web import csrf_token, login
 
 
 def patch(client, **body):

@@ -5,8 +5,8 @@ import pytest
 from redis import Redis
 from rq import Queue
 
-from tests.conftest import login
-from tests.mail_helpers import add_members, sign_in_admin
+from tests.helpers.web import login
+from tests.helpers.mail import add_members, sign_in_admin
 
 ORIGIN = "http://localhost"
 

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.delivery import Delivery
-from tests.conftest import login
-from tests.mail_helpers import add_members, sign_in_admin, statuses
+from tests.helpers.web import login
+from tests.helpers.mail import add_members, sign_in_admin, statuses
 
 
 def test_admin_announcement_is_accepted_with_one_delivery_per_member(app, client, make_user, redis_url):
@@ -70,15 +70,15 @@ def test_on_demand_mail_is_sent_before_a_queued_bulk_send(app, client, make_user
     sign_in_admin(admin_client, make_user)
     add_members(app, 60)
     admin_client.post("/api/announcements", json={"subject": "Bulk", "body": "b"})
-    from jobs.queues import ALL
-    from jobs.worker import AppWorker
+    from app.outbox import ALL
+    from jobs.worker import AppSimpleWorker
 
     redis = Redis.from_url(app.config["REDIS_URL"])
-    AppWorker(["low"], connection=redis, app=small_batches).work(burst=True, max_jobs=1)  # the fan-out
+    AppSimpleWorker(["low"], connection=redis, app=small_batches).work(burst=True, max_jobs=1)  # the fan-out
     assert Queue("low", connection=redis).count >= 6
     client.post("/api/auth/signup", json={"email": "late@example.com", "name": "Late", "password": "long-enough",
                                                   "phone": "010-2222-3333", "channel": "email"})
-    AppWorker(list(ALL), connection=redis, app=small_batches).work(burst=True)
+    AppSimpleWorker(list(ALL), connection=redis, app=small_batches).work(burst=True)
     with app.app_context():
         welcome = db.session.scalar(select(Delivery).where(Delivery.kind == "welcome"))
         first_bulk = db.session.scalar(select(Delivery).where(Delivery.kind == "announcement")

@@ -1,5 +1,5 @@
 """Sign-up, sign-in and sign-out over JSON."""
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 def signup(client, **fields):
@@ -60,3 +60,15 @@ def test_cross_site_form_post_is_refused(client, make_user):
     assert response.status_code == 415
     assert client.post("/api/auth/logout", data="x=1",
                        content_type="application/x-www-form-urlencoded").status_code == 415
+
+
+def test_one_email_normaliser_strict_for_input_lenient_for_lookups():
+    import pytest
+
+    from app.members.contact import InvalidContact, normalise_email
+
+    assert normalise_email(" Ada@Example.COM ") == "ada@example.com"
+    assert normalise_email(" Ada@Example.COM ", strict=False) == "ada@example.com"
+    assert normalise_email(" Old..Dots@Example.com ", strict=False) == "old..dots@example.com"
+    with pytest.raises(InvalidContact, match="period"):
+        normalise_email("old..dots@example.com")

@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.types import utcnow
-from jobs.deliveries import SentMarks, claim_range
+from jobs.deliveries import SentMarks, claim_range, send_claimed
 
 
 def _claimed_rows(count: int):
@@ -79,3 +79,61 @@ def test_a_batch_claim_reads_its_id_range_not_every_unsent_row(app):
         sql = str(statement.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
         plan = " ".join(row[-1] for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
         assert "USING INTEGER PRIMARY KEY" in plan and "ix_deliveries_unsent_due_at" not in plan, plan
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Later(Exception):
+    pass
+
+
+def _take_over(delivery_id: int) -> None:
+    """What a second job does when it decides our claim is stale: claim the row with its own token."""
+    db.session.execute(update(Delivery).where(Delivery.id == delivery_id)
+                       .values(claimed_at=utcnow() + timedelta(seconds=5)))
+    db.session.commit()
+
+
+@pytest.mark.parametrize("outcome", ["sent", "permanent", "transient"])
+def test_a_single_message_is_the_one_row_case_and_its_mark_needs_our_claim(app, outcome):
+    """A single message (welcome, code, SMS) goes through the batch's claim and marks: when another
+    job took the row over while we were sending, our mark does not overwrite its claim."""
+    with app.app_context():
+        now = utcnow()
+        delivery = Delivery(idempotency_key="single:1", kind="welcome", recipient="a@members.example",
+                            subject="Hi", body="Text", due_at=now, created_at=now)
+        db.session.add(delivery)
+        db.session.commit()
+        delivery_id = delivery.id
+        seen = []
+
+        def send(row) -> str:
+            seen.append((row.id, row.recipient, row.attempts))
+            _take_over(row.id)
+            if outcome == "permanent":
+                raise _Refused("550 no such mailbox")
+            if outcome == "transient":
+                raise _Later("421 try later")
+            return "250 queued"
+
+        if outcome == "transient":
+            with pytest.raises(_Later):
+                send_claimed(delivery_id, send, _Refused, _Later)
+        else:
+            send_claimed(delivery_id, send, _Refused, _Later)
+        assert seen == [(delivery_id, "a@members.example", 1)]
+        row = _row(delivery_id)
+        assert (row.status, row.sent_at, row.provider_response, row.last_error) == ("sending", None, None, None)
+
+
+def test_a_single_message_claimed_by_a_live_job_is_not_sent_again(app):
+    with app.app_context():
+        now = utcnow()
+        delivery = Delivery(idempotency_key="single:2", kind="welcome", recipient="b@members.example",
+                            subject="Hi", body="Text", due_at=now, created_at=now, status="sending", claimed_at=now)
+        db.session.add(delivery)
+        db.session.commit()
+        answer = send_claimed(delivery.id, lambda row: pytest.fail("sent a row another job holds"), _Refused, _Later)
+        assert answer.startswith("skipped")

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from app.extensions import db
 from deploy.local.redis_server import RedisServer
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 @pytest.fixture

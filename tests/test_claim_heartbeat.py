@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from app.config import Config
 from app.extensions import db
 from app.models.delivery import Delivery
-from tests.mail_helpers import WorkerProcess, add_members, sign_in_admin, statuses, worker_env
+from tests.helpers.mail import WorkerProcess, add_members, sign_in_admin, statuses, worker_env
 
 
 def sweep(app) -> None:

@@ -9,11 +9,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models.delivery import Delivery
-from jobs.queues import ALL
-from jobs.worker import AppWorker
-from tests.accounts_helpers import (api_signup, code_emails, code_from_email, code_from_text, latest_code,
+from app.outbox import ALL
+from jobs.worker import AppSimpleWorker
+from tests.helpers.accounts import (api_signup, code_emails, code_from_email, code_from_text, latest_code,
                                     let_time_pass, texts)
-from tests.test_html import csrf_token
+from tests.helpers.web import csrf_token
 
 COOLDOWN = 61  # the default limits: one code a minute per email address and per phone number
 
@@ -30,7 +30,7 @@ def sms_app(app_factory, redis_url, tmp_path):
 
 
 def work(app, redis_url: str) -> None:
-    AppWorker(list(ALL), connection=Redis.from_url(redis_url), app=app).work(burst=True)
+    AppSimpleWorker(list(ALL), connection=Redis.from_url(redis_url), app=app).work(burst=True)
 
 
 def code_deliveries(app) -> int:

@@ -3,7 +3,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.user import User
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 def user(app, email):

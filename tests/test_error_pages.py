@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import login
-from tests.test_html import csrf_token
+from tests.helpers.web import csrf_token, login
 
 LAYOUT = '<header>'                       # the site's header with its navigation
 HOME_LINK = 'href="/posts/"'               # "Go to the film club's posts"

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from app.models.types import utcnow
-from tests.conftest import login
+from tests.helpers.web import login
 
 SKIP_PREFIXES = ("/api", "/static", "/dev", "/admin/rq", "/healthz", "/metrics", "/auth/social")
 API_WORDS = re.compile(r"\b(GET|POST|PATCH|PUT|DELETE) /api/|current_password|starts_at|\bnull\b")

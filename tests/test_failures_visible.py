@@ -10,8 +10,8 @@ from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.types import utcnow
 from app.models.user import User
-from tests.conftest import login
-from tests.mail_helpers import add_members, sign_in_admin, statuses
+from tests.helpers.web import login
+from tests.helpers.mail import add_members, sign_in_admin, statuses
 
 
 def csrf_token(html: str) -> str:

@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import login
-from tests.test_html import csrf_token
+from tests.helpers.web import csrf_token, login
 
 
 @pytest.fixture

@@ -1,11 +1,6 @@
 """HTML pages: lists and details from the cache, forms with CSRF tokens."""
-import re
 
-from tests.conftest import login
-
-
-def csrf_token(html: str) -> str:
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+from tests.helpers.web import csrf_token, login
 
 
 def test_list_and_detail_pages_render_with_cache_header(client, make_user):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.delivery import Delivery
-from tests.mail_helpers import add_members, burst, sign_in_admin, statuses
+from tests.helpers.mail import add_members, burst, sign_in_admin, statuses
 
 
 def announce(app, client, make_user, members: int, **body) -> tuple[int, list[str]]:

@@ -14,7 +14,7 @@ import pytest
 from redis.exceptions import RedisError
 
 from deploy.local.redis_server import RedisServer
-from tests.mail_helpers import WorkerProcess, add_members, sign_in_admin, statuses, worker_env
+from tests.helpers.mail import WorkerProcess, add_members, sign_in_admin, statuses, worker_env
 
 RECIPIENTS = 2000
 STALE = 2

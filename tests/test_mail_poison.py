@@ -24,8 +24,8 @@ from sqlalchemy import insert, select
 from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.types import utcnow
-from tests.mail_helpers import WorkerProcess, add_members, sign_in_admin, statuses, worker_env
-from tests.smtp import SMTPServer
+from tests.helpers.mail import WorkerProcess, add_members, sign_in_admin, statuses, worker_env
+from tests.helpers.smtp import SMTPServer
 
 HANGUL_LOCAL = "민지@members.example"
 IDN_DOMAIN = "jisoo@영화.example"
@@ -173,7 +173,7 @@ def received(smtp) -> Counter:
 
 def first_pass(app) -> None:
     """One pass of the real worker class, in-process: every queued job once; retries not run."""
-    from jobs.queues import ALL
+    from app.outbox import ALL
     from jobs.worker import AppSimpleWorker
 
     AppSimpleWorker(list(ALL), connection=Redis.from_url(app.config["REDIS_URL"]), app=app).work(
@@ -238,7 +238,7 @@ def test_poison_drill_every_other_member_gets_it_in_the_first_pass(app_factory, 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not received(smtp)[deferred]:
         time.sleep(0.5)
-        from jobs.queues import ALL
+        from app.outbox import ALL
         from jobs.worker import AppSimpleWorker
 
         AppSimpleWorker(list(ALL), connection=Redis.from_url(redis_url), app=app).work(burst=True,
@@ -255,7 +255,7 @@ def test_single_message_jobs_fail_alone_with_their_reason(app_factory, redis_url
     whose provider call breaks: each row failed with its reason, no job left failing, no row left claimed."""
     import jobs.sms_backends.console
     from jobs.email import send_email_delivery
-    from jobs.enqueue import enqueue_now
+    from app.outbox import enqueue_now
 
     app = app_factory(MAIL_PORT=plain_smtp_server.port, SMS_BACKEND="console")
     with app.app_context():

@@ -29,7 +29,7 @@ import requests
 from redis import Redis
 
 from deploy.local.redis_server import RedisServer
-from tests.processes import Launcher, alive, children_of, in_process_group, processes_using, wait_for
+from tests.helpers.processes import Launcher, alive, children_of, in_process_group, processes_using, wait_for
 
 pytestmark = [
     pytest.mark.slow,

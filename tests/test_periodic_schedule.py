@@ -6,9 +6,8 @@ import pytest
 from redis import Redis
 from rq_scheduler import Scheduler
 
-from scheduler.periodic import PeriodicJob, periodic_jobs
+from scheduler.periodic import PeriodicJob, next_run, periodic_jobs
 from scheduler.registry import listing, sync
-from scheduler.timing import next_run
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -12,9 +12,8 @@ from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.types import utcnow
 from app.models.user import User
-from tests.accounts_helpers import api_signup, latest_code
-from tests.conftest import login
-from tests.test_html import csrf_token
+from tests.helpers.accounts import api_signup, latest_code
+from tests.helpers.web import csrf_token, login
 
 LETTERS = ["010-abcd-efgh", "1-800-FLOWERS", "tel:+82-10-1234-5678", "010-1234-5678 (home)"]
 EXTENSIONS = ["010-1234-5678 ext. 12", "010-1234-5678 x12", "010-1234-5678#12", "010-1234-5678,12",

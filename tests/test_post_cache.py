@@ -9,11 +9,11 @@ import time
 import pytest
 from sqlalchemy import event
 
-from app.cache.post_cache import LISTS_NAMESPACE, post_cache
 from app.extensions import db
 from app.models.post import Post
+from app.posts.cache import LISTS_NAMESPACE, post_cache
 from app.posts.queries import list_page_bytes
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 @pytest.fixture

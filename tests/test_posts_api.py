@@ -1,5 +1,5 @@
 """The posts JSON API: reads, writes, and bad input answered with a clear 4xx."""
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 def create(client, title="A night of Ozu", body="Tokyo Story at 7pm."):
@@ -112,3 +112,20 @@ def test_bad_paging_is_400(client):
         response = client.get(f"/api/posts?{query}")
         assert response.status_code == 400, query
         assert response.get_json()["error"]
+
+
+def test_posts_per_page_is_the_default_of_the_pages_and_the_api_alike(app_factory, make_user):
+    """One page reader: POSTS_PER_PAGE sets the default page size of /posts/ and /api/posts."""
+    app = app_factory(POSTS_PER_PAGE=2)
+    client = app.test_client()
+    make_user()
+    login(client)
+    for i in range(3):
+        assert create(client, title=f"Paged post {i}").status_code == 201
+    data = client.get("/api/posts").get_json()
+    assert (data["per_page"], len(data["items"]), data["pages"]) == (2, 2, 2)
+    page = client.get("/posts/").get_data(as_text=True)
+    assert sum(f"Paged post {i}" in page for i in range(3)) == 2
+    refused = client.get("/api/posts?per_page=abc")
+    assert refused.status_code == 400
+    assert refused.get_json()["details"] == [{"field": "per_page", "message": refused.get_json()["error"]}]

@@ -22,7 +22,7 @@ from rq_scheduler import Scheduler
 
 from app.redis_clients import retry_window
 from deploy.local.redis_server import RedisServer
-from tests.processes import Processes, alive, children_of, process_env, wait_for
+from tests.helpers.processes import Processes, alive, children_of, process_env, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -198,7 +198,7 @@ def test_posting_rsvp_and_announcements_answer_during_an_outage(app_factory, que
     from app.extensions import db
     from app.models.delivery import Delivery
     from app.models.screening import Reminder
-    from tests.conftest import login
+    from tests.helpers.web import login
 
     app = app_factory(REDIS_URL=queue_redis.url, CACHE_REDIS_URL=f"{redis_server.url[:-2]}/1")
     make_user("admin@example.com", "Admin", is_admin=True)

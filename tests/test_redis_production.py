@@ -198,7 +198,7 @@ def test_worker_refuses_to_start_on_a_cluster_mode_redis(cluster_redis, tmp_path
     env = {"APP_ENV": "production", "SECRET_KEY": "x", "REDIS_URL": cluster_redis.url,
            "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", "PATH": "/usr/bin:/bin"}
     result = subprocess.run([str(BIN / "rq"), "worker", "--url", cluster_redis.url, "--worker-class",
-                             "jobs.worker.AppWorker", "--burst", "high"], cwd=ROOT, env=env,
+                             "jobs.worker.AppSimpleWorker", "--burst", "high"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "cluster mode" in result.stderr and "RQ does not support" in result.stderr

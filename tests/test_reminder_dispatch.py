@@ -29,8 +29,8 @@ def setup(app, *, channel="email", phone_verified=True, status="active"):
 def test_member_who_chose_sms_gets_the_reminder_by_sms(app_factory, tmp_path, smtp, redis_url):
     from redis import Redis
 
-    from jobs.queues import ALL
-    from jobs.worker import AppWorker
+    from app.outbox import ALL
+    from jobs.worker import AppSimpleWorker
     from scheduler.reminders import dispatch
 
     app = app_factory(SMS_BACKEND="console", DEV_SMS_DIR=str(tmp_path))
@@ -38,7 +38,7 @@ def test_member_who_chose_sms_gets_the_reminder_by_sms(app_factory, tmp_path, sm
     with app.app_context():
         assert dispatch(screening_id, 3600) == 1
         assert dispatch(screening_id, 3600) == 0  # a second dispatch finds nothing to claim
-    AppWorker(list(ALL), connection=Redis.from_url(redis_url), app=app).work(burst=True)
+    AppSimpleWorker(list(ALL), connection=Redis.from_url(redis_url), app=app).work(burst=True)
     texts = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
     assert [t["to"] for t in texts] == ["+821012345678"]
     assert "Burning" in texts[0]["body"]

@@ -12,7 +12,7 @@ from app.models.screening import Rsvp, Screening
 from app.models.user import User
 from app.screenings import service
 from scheduler.periodic import periodic_jobs
-from tests.processes import Processes, process_env
+from tests.helpers.processes import Processes, process_env
 
 pytestmark = pytest.mark.slow
 

@@ -24,8 +24,7 @@ from app.models.screening import CANCELLED_REMINDER, DISPATCHED, PENDING, Remind
 from app.models.types import utcnow
 from app.models.user import User
 from app.screenings import service
-from tests.conftest import login
-from tests.test_html import csrf_token
+from tests.helpers.web import csrf_token, login
 
 DAY, HOUR = 86400, 3600
 

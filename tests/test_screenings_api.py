@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.screening import Reminder
-from tests.conftest import login
+from tests.helpers.web import login
 
 
 @pytest.fixture

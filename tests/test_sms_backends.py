@@ -11,8 +11,8 @@ from jobs.sms_backends import PermanentSMSError, SMSMessage, TransientSMSError, 
 from jobs.sms_backends.console import ConsoleBackend
 from jobs.sms_backends.solapi import SolapiBackend, authorization_header
 from jobs.sms_backends.twilio import TwilioBackend
-from tests.fake_sms import FakeSolapi, FakeTwilio
-from tests.local_http import LocalHTTPServer
+from tests.helpers.fake_sms import FakeSolapi, FakeTwilio
+from tests.helpers.local_http import LocalHTTPServer
 
 SID, TOKEN = "AC" + "1" * 32, "twilio-token"
 KEY, SECRET = "NCSTESTKEY", "solapi-secret"

@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models.social_account import SocialAccount
 from app.models.user import User
-from tests.accounts_helpers import latest_code
-from tests.fake_oauth import FakeOAuthProvider, Person
-from tests.local_http import LocalHTTPServer
-from tests.test_html import csrf_token
+from tests.helpers.accounts import latest_code
+from tests.helpers.fake_oauth import FakeOAuthProvider, Person
+from tests.helpers.local_http import LocalHTTPServer
+from tests.helpers.web import csrf_token
 
 
 @pytest.fixture(params=["kakao", "naver", "google"])

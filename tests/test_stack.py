@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from deploy.local.redis_server import port_in_use
-from tests.processes import Launcher, alive, children_of, processes_using, wait_for
+from tests.helpers.processes import Launcher, alive, children_of, processes_using, wait_for
 
 pytestmark = [
     pytest.mark.slow,

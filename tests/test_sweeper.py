@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.types import utcnow
 from deploy.local.redis_server import RedisServer
-from tests.mail_helpers import add_members, burst, sign_in_admin, statuses
+from tests.helpers.mail import add_members, burst, sign_in_admin, statuses
 
 
 def sweep(app) -> dict:

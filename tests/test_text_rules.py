@@ -15,8 +15,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models.post import Post
 from app.text_rules import multi_line_problem, normalise_newlines, paragraphs_html, single_line_problem
-from tests.conftest import login
-from tests.mail_helpers import add_members, mail_text, sign_in_admin
+from tests.helpers.web import login
+from tests.helpers.mail import add_members, mail_text, sign_in_admin
 
 LINE_BREAKS = ["\r", "\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
 SCREENING = {"title": "Night", "film": "Parasite", "starts_at": "2030-12-01T19:00:00+09:00", "place": "Hall",

@@ -14,7 +14,7 @@ from app.models.types import utcnow
 from app.models.user import User
 from app.models.verification_code import VerificationCode
 from jobs.verification import REDACTED
-from tests.accounts_helpers import api_signup, code_from_email, latest_code
+from tests.helpers.accounts import api_signup, code_from_email, latest_code
 
 INVALID = "this code is not valid"
 
@@ -46,13 +46,13 @@ def db_delivery_id(app, recipient: str) -> int:
 
 
 def test_sms_code_goes_to_the_console_backend_and_dev_page(app_factory, tmp_path, redis_url):
-    from jobs.queues import ALL
-    from jobs.worker import AppWorker
+    from app.outbox import ALL
+    from jobs.worker import AppSimpleWorker
 
     app = app_factory(DEV_SMS_DIR=str(tmp_path), SMS_BACKEND="console")
     client = app.test_client()
     api_signup(client, channel="sms")
-    AppWorker(list(ALL), connection=Redis.from_url(redis_url), app=app).work(burst=True)
+    AppSimpleWorker(list(ALL), connection=Redis.from_url(redis_url), app=app).work(burst=True)
     [path] = tmp_path.glob("*.json")
     sms = json.loads(path.read_text())
     assert sms["to"] == "+821012345678"

@@ -32,7 +32,7 @@ def test_welcome_email_arrives_through_a_worker(app, client, smtp, run_jobs, red
 
 
 def test_job_is_not_enqueued_when_the_transaction_rolls_back(app, redis_url):
-    from jobs.enqueue import enqueue_after_commit
+    from app.outbox import enqueue_after_commit
 
     with app.app_context():
         enqueue_after_commit("jobs.email.send_welcome_email", 1, job_id="welcome-email-1")
@@ -63,3 +63,19 @@ def test_permanent_refusal_marks_delivery_failed(app, client, smtp, run_jobs):
         delivery = db.session.scalar(select(Delivery).where(Delivery.recipient == "gone@example.com"))
         assert delivery.status == "failed"
         assert "550" in delivery.last_error
+
+
+def test_welcome_and_code_jobs_retry_at_mail_retry_intervals(app_factory, redis_url):
+    """Every send job retries at MAIL_RETRY_INTERVALS: the welcome email and the code too, not only batches."""
+    app = app_factory(MAIL_RETRY_INTERVALS=[7, 11, 13])
+    response = app.test_client().post("/api/auth/signup", json={
+        "email": "retry@example.com", "name": "Retry", "password": "long-enough", "phone": "010-1234-5678",
+        "channel": "email"})
+    assert response.status_code == 201
+    user_id = response.get_json()["user"]["id"]
+    redis = Redis.from_url(redis_url)
+    welcome = Queue("default", connection=redis).fetch_job(f"welcome-email-{user_id}")
+    codes = Queue("high", connection=redis).get_jobs()
+    assert welcome is not None and codes
+    for job in (welcome, *codes):
+        assert (job.retries_left, job.retry_intervals) == (3, [7, 11, 13]), job.id

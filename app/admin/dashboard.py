@@ -14,10 +14,12 @@ cannot send our token); the origin rule replaces it.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
 
-from app.admin.access import admin_refusal, same_origin
+from app.extensions import csrf
+from app.members.access import admin_refusal
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +34,6 @@ def init_dashboard(app: Flask) -> None:
         return
     import rq_dashboard
     from rq_dashboard.web import setup_rq_connection
-
-    from app.extensions import csrf
 
     app.config.setdefault("RQ_DASHBOARD_REDIS_URL", app.config["REDIS_URL"])
     app.config.setdefault("RQ_DASHBOARD_POLL_INTERVAL", 2500)
@@ -55,3 +55,17 @@ def _guard_dashboard():
     if writes and not same_origin():
         abort(403, "cross-site request refused: the dashboard's actions must come from its own pages")
     return None
+
+
+def same_origin() -> bool:
+    """True if the browser says the request comes from a page of this site.
+
+    Browsers send ``Origin`` on every POST/DELETE (fetch, XHR and forms alike);
+    older ones may send only ``Referer``. A request with neither is refused:
+    a state change must prove where it comes from.
+    """
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return False
+    parts = urlsplit(source)
+    return f"{parts.scheme}://{parts.netloc}" == f"{request.scheme}://{request.host}"

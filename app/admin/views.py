@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from app.admin.access import admin_required
+from app.members.access import admin_required
 from app.admin.forms import AnnouncementForm, RetryFailedForm
 from app.announcements import service
 from app.extensions import db
@@ -15,7 +15,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.get("/")
-@admin_required
+@admin_required()
 def index() -> str:
     announcements = service.recent_announcements()
     progress = {a.id: service.progress(a.id) for a in announcements}
@@ -23,7 +23,7 @@ def index() -> str:
 
 
 @bp.route("/announcements/new", methods=["GET", "POST"])
-@admin_required
+@admin_required()
 def new_announcement() -> Response | str:
     form = AnnouncementForm()
     if form.validate_on_submit():
@@ -35,7 +35,7 @@ def new_announcement() -> Response | str:
 
 
 @bp.get("/announcements/<int:announcement_id>")
-@admin_required
+@admin_required()
 def announcement(announcement_id: int) -> str:
     item = db.session.get(Announcement, announcement_id)
     if item is None:
@@ -46,7 +46,7 @@ def announcement(announcement_id: int) -> str:
 
 
 @bp.post("/announcements/<int:announcement_id>/retry-failed")
-@admin_required
+@admin_required()
 def retry_failed(announcement_id: int) -> Response:
     if db.session.get(Announcement, announcement_id) is None:
         abort(404)

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import String, cast, func, insert, literal, select, update
+from sqlalchemy import String, cast, func, literal, select, update
 
 from app.extensions import db
 from app.models.announcement import Announcement
-from app.models.delivery import EMAIL, FAILED, PENDING, SENDING, SENT, Delivery
+from app.models.delivery import FAILED, PENDING, SENDING, SENT, Delivery
 from app.models.types import utcnow
 from app.models.user import User
-from jobs.enqueue import enqueue_after_commit
-from jobs.queues import LOW
+from app.outbox import LOW, enqueue_after_commit, insert_deliveries
 
 KIND = "announcement"
 FAN_OUT = "jobs.announcements.fan_out"
@@ -42,16 +41,9 @@ def create_announcement(author: User, subject: str, body: str) -> Announcement:
     announcement = Announcement(subject=subject, body=body, author_id=author.id)
     db.session.add(announcement)
     db.session.flush()
-    now = utcnow()
     key = literal(idempotency_prefix(announcement.id)) + cast(User.id, String)
-    members = select(
-        key, literal(EMAIL), literal(KIND), User.email, User.id, literal(announcement.id),
-        literal(subject), literal(body), literal(PENDING), literal(0), literal(now, Delivery.due_at.type),
-        literal(now, Delivery.created_at.type),
-    ).order_by(User.id)
-    columns = ["idempotency_key", "channel", "kind", "recipient", "user_id", "announcement_id",
-               "subject", "body", "status", "attempts", "due_at", "created_at"]
-    db.session.execute(insert(Delivery).from_select(columns, members))
+    db.session.execute(insert_deliveries(key, KIND, subject, body, lambda rows: rows.order_by(User.id),
+                                         by_preference=False, announcement_id=announcement.id))
     # rowcount of INSERT ... SELECT is -1 on some drivers (psycopg): count the rows (indexed).
     announcement.recipient_count = db.session.scalar(
         select(func.count()).where(Delivery.announcement_id == announcement.id))

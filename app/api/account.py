@@ -11,12 +11,14 @@ from __future__ import annotations
 from flask import Response, jsonify
 from flask_login import current_user, login_required
 
-from app.accounts import limits, settings, verification
 from app.api import bp
 from app.api.account_schemas import AccountUpdate, ResendRequest, VerifyRequest
 from app.api.auth import user_json
 from app.api.errors import APIError, parse_json
-from app.auth.service import find_user_by_email, normalise_email
+from app.error_pages import status_for
+from app.members import limits, settings, verification
+from app.members.contact import normalise_email
+from app.members.service import find_user_by_email
 
 INVALID_CODE = ("this code is not valid: it is wrong, expired or already used, or too many wrong "
                 "attempts were made; check the email address or ask for a new code")
@@ -31,7 +33,7 @@ RESEND_ANSWER = "if an account with this email needs verifying, a new code is on
 def verify() -> Response:
     limits.enforce_address("RATELIMIT_VERIFY", "verify")
     data = parse_json(VerifyRequest)
-    email = normalise_email(data.email)
+    email = normalise_email(data.email, strict=False)
     limits.enforce("RATELIMIT_VERIFY", "verify-email", email, "for this email address")
     outcome = verification.check_code(find_user_by_email(email), data.code)
     if outcome is verification.Check.VOID:
@@ -47,7 +49,7 @@ def verify() -> Response:
 def resend_code() -> tuple[Response, int]:
     limits.enforce_address("RATELIMIT_SIGNUP", "resend")
     data = parse_json(ResendRequest)
-    email = normalise_email(data.email)
+    email = normalise_email(data.email, strict=False)
     verification.request_code(email, find_user_by_email(email), data.channel)
     return jsonify({"message": RESEND_ANSWER}), 202
 
@@ -67,5 +69,5 @@ def update_account() -> Response:
                                           channel=data.notification_channel,
                                           current_password=data.current_password)
     except settings.SettingsError as exc:
-        raise APIError(exc.status, exc.message) from None
+        raise APIError(status_for(exc), exc.message) from None
     return jsonify({"user": user_json(current_user), "message": "; ".join(changes.messages) or "no change"})

@@ -9,20 +9,17 @@ from app.api import bp
 from app.api.errors import APIError, parse_json
 from app.api.schemas import AnnouncementCreate
 from app.extensions import db
+from app.members.access import admin_required
 from app.models.announcement import Announcement
 
 
-def _require_admin() -> None:
-    if not current_user.is_authenticated:
-        raise APIError(401, "sign in first (POST /api/auth/login)")
-    if not current_user.is_admin:
-        raise APIError(403, "only admins can send or read announcements")
+ADMINS_ONLY = "only admins can send or read announcements"
 
 
 @bp.post("/announcements")
+@admin_required(ADMINS_ONLY)
 def create_announcement() -> tuple[Response, int, dict]:
     """202: the rows are written, the mail goes out in the background."""
-    _require_admin()
     data = parse_json(AnnouncementCreate)
     announcement = service.create_announcement(current_user, data.subject, data.body)
     url = f"/api/announcements/{announcement.id}"
@@ -31,9 +28,9 @@ def create_announcement() -> tuple[Response, int, dict]:
 
 
 @bp.post("/announcements/<int:announcement_id>/retry-failed")
+@admin_required(ADMINS_ONLY)
 def retry_failed(announcement_id: int) -> tuple[Response, int, dict]:
     """202: the failed deliveries are pending again and queued; ``retried`` says how many."""
-    _require_admin()
     if db.session.get(Announcement, announcement_id) is None:
         raise APIError(404, f"no announcement with id {announcement_id}")
     retried = service.retry_failed(announcement_id)
@@ -42,8 +39,8 @@ def retry_failed(announcement_id: int) -> tuple[Response, int, dict]:
 
 
 @bp.get("/announcements/<int:announcement_id>")
+@admin_required(ADMINS_ONLY)
 def get_announcement(announcement_id: int) -> Response:
-    _require_admin()
     announcement = db.session.get(Announcement, announcement_id)
     if announcement is None:
         raise APIError(404, f"no announcement with id {announcement_id}")

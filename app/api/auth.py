@@ -5,13 +5,12 @@ from flask import Response, jsonify
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts import limits, verification
-from app.accounts.contact import mask_phone
 from app.api import bp
 from app.api.errors import APIError, parse_json
 from app.api.schemas import LoginRequest, SignupRequest
-from app.auth import service
 from app.extensions import db
+from app.members import limits, service, verification
+from app.members.contact import mask_phone, normalise_email
 from app.models.user import CHANNEL_SMS, User
 
 
@@ -36,7 +35,7 @@ def code_sent_message(user: User, channel: str) -> str:
 def signup() -> tuple[Response, int]:
     limits.enforce_address("RATELIMIT_SIGNUP", "signup")
     data = parse_json(SignupRequest)
-    email = service.normalise_email(data.email)
+    email = normalise_email(data.email, strict=False)
     if service.find_user_by_email(email) is not None:
         raise APIError(409, "an account with this email already exists")
     if verification.phone_taken(data.phone):
@@ -58,7 +57,7 @@ def signup() -> tuple[Response, int]:
 def login() -> Response:
     limits.enforce_address("RATELIMIT_LOGIN", "login")
     data = parse_json(LoginRequest)
-    limits.enforce("RATELIMIT_LOGIN", "login-email", service.normalise_email(data.email), "for this account")
+    limits.enforce("RATELIMIT_LOGIN", "login-email", normalise_email(data.email, strict=False), "for this account")
     user = service.authenticate(data.email, data.password)
     if user is None:
         raise APIError(401, "invalid email or password")

@@ -4,30 +4,16 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from flask import Response, jsonify, request
+from flask import Response, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from app.api import bp
+from app.error_pages import APIError, error_response, forget_failed_transaction
 
 Model = TypeVar("Model", bound=BaseModel)
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-class APIError(Exception):
-    def __init__(self, status: int, message: str, details: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.details = status, message, details
-
-
-def error_response(status: int, message: str, details: list[dict[str, Any]] | None = None) -> Response:
-    payload: dict[str, Any] = {"error": message, "status": status}
-    if details:
-        payload["details"] = details
-    response = jsonify(payload)
-    response.status_code = status
-    return response
 
 
 @bp.errorhandler(APIError)
@@ -38,14 +24,12 @@ def _api_error(exc: APIError) -> Response:
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Response:
     if exc.code == 500:  # a crash: Flask logged it; its details stay in the log
-        from app.error_pages import forget_failed_transaction
-
         forget_failed_transaction()
         return error_response(exc.code or 500, "internal error: it has been logged")
     response = error_response(exc.code or 500, exc.description or exc.name)
     if exc.code == 405 and exc.valid_methods:
         response.headers["Allow"] = ", ".join(exc.valid_methods)
-    retry_after = getattr(exc, "retry_after", None)  # rate limits (app.accounts.limits)
+    retry_after = getattr(exc, "retry_after", None)  # rate limits (app.members.limits)
     if exc.code == 429 and retry_after:
         response.headers["Retry-After"] = str(retry_after)
     return response
@@ -84,8 +68,3 @@ def parse_json(model: type[Model]) -> Model:
         raise APIError(422, "invalid input", validation_details(exc)) from None
 
 
-def parse_query(model: type[Model]) -> Model:
-    try:
-        return model.model_validate(request.args.to_dict())
-    except ValidationError as exc:
-        raise APIError(400, "invalid query parameters", validation_details(exc)) from None

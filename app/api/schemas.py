@@ -6,9 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
-from app.accounts.contact import normalise_phone
-from app.models.announcement import BODY_MAX_LENGTH as ANNOUNCEMENT_BODY_MAX
-from app.models.announcement import SUBJECT_MAX_LENGTH
+from app.members.contact import normalise_phone
+from app.models.announcement import BODY_MAX_LENGTH as ANNOUNCEMENT_BODY_MAX, SUBJECT_MAX_LENGTH
 from app.models.post import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
 from app.text_rules import MULTI_LINE, SINGLE_LINE
 
@@ -40,15 +39,6 @@ class PostUpdate(Strict):
         if self.title is None and self.body is None:
             raise ValueError("give at least one of title, body")
         return self
-
-
-MAX_PAGE = 1_000_000  # keeps the SQL offset within a 64-bit integer
-
-
-class PageQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    page: int = Field(default=1, ge=1, le=MAX_PAGE)
-    per_page: int = Field(default=20, ge=1)
 
 
 class SignupRequest(Strict):

@@ -1,8 +1,6 @@
 """Screenings and RSVPs over JSON."""
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Response, jsonify
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -10,20 +8,15 @@ from sqlalchemy import select
 from app.api import bp
 from app.api.errors import APIError, parse_json
 from app.api.screening_schemas import ScreeningCreate, ScreeningUpdate
+from app.error_pages import status_for
 from app.extensions import db
+from app.members.access import admin_required, require_verified
 from app.models.screening import ACTIVE, Screening
 from app.models.types import utcnow
 from app.screenings import service
 
 
-def admin_required(view):
-    @wraps(view)
-    @login_required
-    def wrapper(*args, **kwargs):
-        if not current_user.is_admin:
-            raise APIError(403, "only admins can manage screenings")
-        return view(*args, **kwargs)
-    return wrapper
+ADMINS_ONLY = "only admins can manage screenings"
 
 
 def _screening(screening_id: int) -> Screening:
@@ -38,7 +31,7 @@ def _service_call(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except service.ScreeningError as exc:
         db.session.rollback()
-        raise APIError(exc.status, exc.message) from None
+        raise APIError(status_for(exc), exc.message) from None
 
 
 @bp.get("/screenings")
@@ -55,7 +48,7 @@ def get_screening(screening_id: int) -> Response:
 
 
 @bp.post("/screenings")
-@admin_required
+@admin_required(ADMINS_ONLY)
 def create_screening() -> tuple[Response, int, dict]:
     data = parse_json(ScreeningCreate)
     screening = _service_call(service.create_screening, current_user, **data.model_dump())
@@ -63,7 +56,7 @@ def create_screening() -> tuple[Response, int, dict]:
 
 
 @bp.patch("/screenings/<int:screening_id>")
-@admin_required
+@admin_required(ADMINS_ONLY)
 def update_screening(screening_id: int) -> Response:
     screening = _screening(screening_id)
     data = parse_json(ScreeningUpdate)
@@ -72,7 +65,7 @@ def update_screening(screening_id: int) -> Response:
 
 
 @bp.delete("/screenings/<int:screening_id>")
-@admin_required
+@admin_required(ADMINS_ONLY)
 def cancel_screening(screening_id: int) -> tuple[str, int]:
     _service_call(service.cancel_screening, _screening(screening_id))
     return "", 204
@@ -81,8 +74,7 @@ def cancel_screening(screening_id: int) -> tuple[str, int]:
 @bp.post("/screenings/<int:screening_id>/rsvp")
 @login_required
 def rsvp(screening_id: int) -> tuple[Response, int]:
-    if not current_user.is_verified:
-        raise APIError(403, "verify your account before you RSVP")
+    require_verified(api_message="verify your account before you RSVP")
     screening = _screening(screening_id)
     _service_call(service.rsvp, current_user, screening)
     return jsonify(service.to_dict(screening, current_user)), 201

@@ -31,12 +31,12 @@ from redis import Redis
 from redis.connection import AbstractConnection
 from redis.exceptions import RedisError, ResponseError
 
+from app.exceptions import TrackingUnsupported
+
 INVALIDATION_CHANNEL = b"__redis__:invalidate"
 MAX_KNOWN_TOKENS = 100_000
 
 
-class TrackingUnsupported(RedisError):
-    """This Redis has no client-side caching: hits must ask Redis each time."""
 
 
 class GenerationTracker:

@@ -13,7 +13,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
-from app.cache.post_cache import post_cache
+from app.posts.cache import post_cache
 
 MetricsSource = Callable[[], Iterable[Metric]]
 

@@ -6,6 +6,7 @@ from sqlalchemy import text
 
 from app.extensions import cache, db
 from app.main.metrics import render_metrics
+from app.main.queue_metrics import overdue_deliveries
 from app.redis_clients import RedisNotConfigured, no_retries, queue_redis
 from app.text_rules import paragraphs_html
 
@@ -48,8 +49,6 @@ def healthz() -> tuple[Response, int]:
 
 
 def _check_deliveries() -> str:
-    from app.queue_metrics import overdue_deliveries
-
     try:
         overdue = overdue_deliveries()
     except Exception as exc:  # a database driver error of any kind

@@ -1,9 +1,10 @@
 import logging
 from logging.config import fileConfig
 
+from alembic import context
 from flask import current_app
 
-from alembic import context
+from app.models.types import UTCDateTime
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -74,8 +75,6 @@ def run_migrations_offline():
 
 def render_item(type_, obj, autogen_context):
     """Write our UTCDateTime columns as plain timestamptz, so migrations do not import the app."""
-    from app.models.types import UTCDateTime
-
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Mapping
 
+from flask import current_app
 from sqlalchemy import func, select
 
-from app.cache.post_cache import LISTS_NAMESPACE, detail_namespace, post_cache
 from app.cache.versioned import CacheResult
+from app.exceptions import BadQuery
 from app.extensions import db
 from app.models.post import Post
+from app.posts.cache import LISTS_NAMESPACE, detail_namespace, post_cache
 
 
 def _dumps(value: object) -> bytes:
@@ -49,3 +52,27 @@ def cached_list_page(page: int, per_page: int) -> CacheResult:
 def cached_post_detail(post_id: int) -> CacheResult:
     return post_cache().get_or_compute(detail_namespace(post_id), "detail",
                                        lambda: post_detail_bytes(post_id))
+
+
+MAX_PAGE = 1_000_000  # keeps the SQL offset within a 64-bit integer
+
+
+def read_page(args: Mapping[str, str]) -> tuple[int, int]:
+    """``page`` and ``per_page`` from a query string: the one reader, for the post pages and the API.
+
+    ``page`` defaults to 1; ``per_page`` to ``POSTS_PER_PAGE`` and is at most
+    ``POSTS_MAX_PER_PAGE``. An empty value is the default; anything but a whole number in
+    range (ASCII digits: ``²`` is not a page number) raises BadQuery (400).
+    """
+    config = current_app.config
+    return (_whole_number(args, "page", 1, MAX_PAGE),
+            _whole_number(args, "per_page", config["POSTS_PER_PAGE"], config["POSTS_MAX_PER_PAGE"]))
+
+
+def _whole_number(args: Mapping[str, str], name: str, default: int, maximum: int) -> int:
+    raw = args.get(name, "")
+    if raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        raise BadQuery(name, f"must be a whole number from 1 to {maximum}")
+    return int(raw)

@@ -1,7 +1,9 @@
 """Post changes shared by the HTML forms and the JSON API.
 
-Cache invalidation is not called here: it follows every committed change to a
-Post, whoever makes it (see ``app.cache.post_cache``).
+The cached pages follow each commit below without a call here: the hook
+``app.posts.cache.invalidate_changed_posts`` invalidates the list pages and the
+post's detail after every committed change to a Post, whoever makes it (this
+service, ``flask seed-demo``, a test), so no writer can forget it.
 """
 from __future__ import annotations
 

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.accounts.guards import verified_required
 from app.cache.versioned import CacheResult
 from app.extensions import db
+from app.members.access import verified_required
 from app.models.post import Post
 from app.posts import service
 from app.posts.forms import DeleteForm, PostForm
-from app.posts.queries import cached_list_page, cached_post_detail
+from app.posts.queries import cached_list_page, cached_post_detail, read_page
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 
@@ -24,20 +24,9 @@ def _render_cached(result: CacheResult, template: str, **context) -> Response:
     return response
 
 
-def _positive_int_arg(name: str, default: int, maximum: int) -> int:
-    raw = request.args.get(name, "")
-    if raw == "":
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
-        abort(400, f"{name} must be a whole number from 1 to {maximum}")
-    return int(raw)
-
-
 @bp.get("/")
 def index() -> Response:
-    page = _positive_int_arg("page", 1, 10**9)
-    per_page = _positive_int_arg("per_page", current_app.config["POSTS_PER_PAGE"],
-                                 current_app.config["POSTS_MAX_PER_PAGE"])
+    page, per_page = read_page(request.args)
     result = cached_list_page(page, per_page)
     return _render_cached(result, "posts/list.html", data=json.loads(result.value))
 

@@ -12,8 +12,8 @@ from werkzeug.wrappers import Response
 from wtforms import DateTimeLocalField, IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, StopValidation
 
-from app.accounts.guards import refuse_unverified
 from app.extensions import db
+from app.members.access import admin_required, require_verified
 from app.models.screening import ACTIVE, Screening
 from app.models.types import utcnow
 from app.screenings import service
@@ -109,8 +109,7 @@ def _sentence(message: str) -> str:
 @bp.post("/<int:screening_id>/rsvp")
 @login_required
 def rsvp(screening_id: int) -> Response:
-    if not current_user.is_verified:
-        refuse_unverified("Verify your account before you RSVP: enter the code we sent you when you signed up.")
+    require_verified("Verify your account before you RSVP: enter the code we sent you when you signed up.")
     return _act(screening_id, lambda s: service.rsvp(current_user, s), "You have a seat. Reminders will follow.")
 
 
@@ -121,18 +120,14 @@ def cancel_rsvp(screening_id: int) -> Response:
 
 
 @bp.post("/<int:screening_id>/cancel")
-@login_required
+@admin_required("only the club's admins can cancel a screening")
 def cancel(screening_id: int) -> Response:
-    if not current_user.is_admin:
-        abort(403, "only the club's admins can cancel a screening")
     return _act(screening_id, service.cancel_screening, "Screening cancelled; members' reminders are cancelled.")
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@login_required
+@admin_required("only the club's admins can create screenings")
 def create() -> Response | tuple[str, int]:
-    if not current_user.is_admin:
-        abort(403, "only the club's admins can create screenings")
     form = ScreeningForm()
     if form.validate_on_submit():
         starts_at = form.starts_at.data.replace(tzinfo=_zone())

@@ -11,17 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Protocol
 
-
-class SMSError(Exception):
-    """Base class for sending failures."""
-
-
-class TransientSMSError(SMSError):
-    """Worth retrying later."""
-
-
-class PermanentSMSError(SMSError):
-    """The provider refused this message for good."""
+from app.exceptions import PermanentSMSError, SMSError, TransientSMSError
 
 
 @dataclass(frozen=True)
@@ -46,14 +36,17 @@ def classify_http(status: int, detail: str, what: str) -> SMSError:
 def backend_from_config(config: Mapping) -> SMSBackend:
     name = config.get("SMS_BACKEND", "")
     if name == "console":
+        # Loaded when chosen: each backend imports this module's base classes.
         from jobs.sms_backends.console import ConsoleBackend
 
         return ConsoleBackend(config.get("DEV_SMS_DIR", ""))
     if name == "twilio":
+        # Loaded when chosen: each backend imports this module's base classes.
         from jobs.sms_backends.twilio import TwilioBackend
 
         return TwilioBackend.from_config(config)
     if name == "solapi":
+        # Loaded when chosen: each backend imports this module's base classes.
         from jobs.sms_backends.solapi import SolapiBackend
 
         return SolapiBackend.from_config(config)

@@ -18,7 +18,7 @@ from typing import Mapping
 
 import requests
 
-from app.accounts.contact import national_digits
+from app.members.contact import national_digits
 from jobs.sms_backends import PermanentSMSError, SMSMessage, TransientSMSError, classify_http
 
 SEND_PATH = "/messages/v4/send"
@@ -45,8 +45,8 @@ class SolapiBackend:
     @classmethod
     def from_config(cls, config: Mapping) -> "SolapiBackend":
         return cls(config.get("SOLAPI_API_KEY", ""), config.get("SOLAPI_API_SECRET", ""),
-                   config.get("SMS_SENDER", ""), config.get("SOLAPI_API_BASE", "https://api.solapi.com"),
-                   float(config.get("SMS_TIMEOUT", 10.0)))
+                   config.get("SMS_SENDER", ""), config["SOLAPI_API_BASE"],
+                   float(config["SMS_TIMEOUT"]))
 
     def payload(self, message: SMSMessage) -> dict:
         country, digits = national_digits(message.to)

@@ -44,7 +44,7 @@ class TwilioBackend:
     @classmethod
     def from_config(cls, config: Mapping) -> "TwilioBackend":
         return cls(config.get("TWILIO_ACCOUNT_SID", ""), config.get("TWILIO_AUTH_TOKEN", ""),
-                   config.get("SMS_SENDER", ""), float(config.get("SMS_TIMEOUT", 10.0)),
+                   config.get("SMS_SENDER", ""), float(config["SMS_TIMEOUT"]),
                    config.get("TWILIO_API_BASE", ""))
 
     def send(self, message: SMSMessage) -> str:

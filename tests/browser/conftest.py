@@ -14,13 +14,15 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
+import subprocess
 from typing import Iterator
 
 import pytest
 
-from tests.browser.database import PASSWORD, add_members, e164
-from tests.browser.served_app import ROOT, ServedApp
-from tests.browser.visitor import DESKTOP, Visitor
+from tests.helpers.browser_database import PASSWORD, add_members, e164
+from tests.helpers.processes import ROOT, Launcher
+from tests.helpers.visitor import DESKTOP, JOURNEY_SETTINGS, Visitor
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags that work on these machines (root, no GPU, no network beyond 127.0.0.1).
@@ -47,17 +49,24 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="package")
-def served_app(chromium: str, tmp_path_factory) -> Iterator[ServedApp]:
-    app = ServedApp(tmp_path_factory.mktemp("stack"))
+def served_app(chromium: str, tmp_path_factory) -> Iterator[Launcher]:
+    """The `make run` stack (tests.helpers.processes.Launcher), one process per core as `make run` has it."""
+    cores = str(os.cpu_count() or 1)
+    app = Launcher(tmp_path_factory.mktemp("stack"), WORKERS=cores, WEB_CONCURRENCY=cores, **JOURNEY_SETTINGS)
     try:
         app.wait_until_healthy()
         yield app
     finally:
-        app.stop()
+        try:
+            if app.process.poll() is None:
+                app.stop(signal.SIGTERM, timeout=60)  # as Ctrl-C would
+        except subprocess.TimeoutExpired:
+            pass
+        app.cleanup()  # whatever is left (a failed start) gets SIGKILL
 
 
 @pytest.fixture(scope="package")
-def browser_context(chromium: str, served_app: ServedApp, tmp_path_factory):
+def browser_context(chromium: str, served_app: Launcher, tmp_path_factory):
     """One headless Chromium with a fresh profile (--user-data-dir) for the package.
 
     It depends on the stack so that it closes first: a browser left open holds idle connections
@@ -92,14 +101,14 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture
-def person(browser_context, served_app: ServedApp, request) -> Iterator[Visitor]:
+def person(browser_context, served_app: Launcher, request) -> Iterator[Visitor]:
     """A fresh tab with no cookies; screenshots under var/screenshots/<test name>/.
 
     What went wrong after the journey's last look (a 5xx, a console error) still fails a journey that passed.
     """
     browser_context.clear_cookies()
     page = browser_context.new_page()
-    visitor = Visitor(page, served_app.base_url, SCREENSHOTS / request.node.name)
+    visitor = Visitor(page, served_app.url, SCREENSHOTS / request.node.name)
     yield visitor
     page.close()
     report = request.node.stash.get(_CALL_REPORT, None)
@@ -122,7 +131,7 @@ def new_contact():
 
 
 @pytest.fixture
-def member(served_app: ServedApp, new_contact) -> dict:
+def member(served_app: Launcher, new_contact) -> dict:
     """A verified member (email channel), written straight into the stack's database; password ``PASSWORD``."""
     email, phone = new_contact("verified")
     row = {"email": email, "name": f"Member {email.split('@')[0]}", "phone": e164(phone), "password": PASSWORD}
@@ -131,7 +140,7 @@ def member(served_app: ServedApp, new_contact) -> dict:
 
 
 @pytest.fixture(scope="package")
-def admin(served_app: ServedApp) -> dict:
+def admin(served_app: Launcher) -> dict:
     """An admin made the documented way: `flask create-admin` against the same var dir."""
     email = "admin@journeys.example.com"
     result = served_app.flask("create-admin", email, "--password", PASSWORD, "--name", "Club admin")

@@ -8,9 +8,9 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.database import PASSWORD
-from tests.browser.database import e164
-from tests.browser.served_app import RESEND_COOLDOWN
+from tests.helpers.browser_database import PASSWORD
+from tests.helpers.browser_database import e164
+from tests.helpers.visitor import RESEND_COOLDOWN
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.database import add_members, delivery_state
+from tests.helpers.browser_database import add_members, delivery_state
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +78,7 @@ def test_announcement_to_every_member_watched_to_100_percent(person, admin, audi
     assert reason.strip() and "interrupted" not in reason, reason
     person.look("announcement at 100 percent with one failure")
 
-    delivered = recipients_of(served_app.mail_dir, SUBJECT)
+    delivered = recipients_of(served_app.mail_dir(), SUBJECT)
     assert len(delivered) == len(set(delivered)) == members - 1, (len(delivered), len(set(delivered)), members)
     assert UNDELIVERABLE not in delivered and set(audience) - {UNDELIVERABLE} <= set(delivered)
 
@@ -96,5 +96,5 @@ def test_announcement_to_every_member_watched_to_100_percent(person, admin, audi
     expect(person.page.locator("body")).to_contain_text(re.compile(r"\b100(\.0)?% done"), timeout=WATCH_DEADLINE_MS)
     assert progress(person) == (100.0, members - 1, 1), person.text()[:1000]
     expect(person.page.locator("tr", has_text=UNDELIVERABLE)).to_have_count(1)
-    assert len(recipients_of(served_app.mail_dir, SUBJECT)) == members - 1  # nobody got it twice
+    assert len(recipients_of(served_app.mail_dir(), SUBJECT)) == members - 1  # nobody got it twice
     person.look("announcement after retrying the failure")

@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.database import PASSWORD
+from tests.helpers.browser_database import PASSWORD
 
 pytestmark = pytest.mark.slow
 

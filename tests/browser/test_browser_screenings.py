@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.database import PASSWORD
+from tests.helpers.browser_database import PASSWORD
 
 pytestmark = pytest.mark.slow
 

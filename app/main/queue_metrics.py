@@ -18,10 +18,11 @@ from rq import Queue
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models.types import utcnow
 from app.main.metrics import register_metrics_source
+from app.models.delivery import PENDING, SENDING, Delivery
+from app.models.types import utcnow
+from app.outbox import ALL
 from app.redis_clients import RedisNotConfigured, queue_redis
-from jobs.queues import ALL
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,6 @@ def queue_metrics() -> Iterable[Metric]:
 
 
 def delivery_metrics() -> Iterable[Metric]:
-    from app.models.delivery import Delivery
-
     rows = db.session.execute(
         select(Delivery.channel, Delivery.status, func.count()).group_by(Delivery.channel, Delivery.status)).all()
     family = GaugeMetricFamily("filmclub_deliveries", "Delivery rows by channel and status "
@@ -95,10 +94,8 @@ class Overdue:
 
 def overdue_deliveries() -> Overdue:
     """One query on the partial index of unsent rows (``status``, ``due_at``)."""
-    from app.models.delivery import PENDING, SENDING, Delivery
-
     now = utcnow()
-    limit = now - timedelta(seconds=current_app.config.get("DELIVERY_OVERDUE_SECONDS", 600))
+    limit = now - timedelta(seconds=current_app.config["DELIVERY_OVERDUE_SECONDS"])
     count, oldest = db.session.execute(
         select(func.count(), func.min(Delivery.due_at))
         .where(Delivery.status.in_((PENDING, SENDING)), Delivery.due_at < limit)).one()

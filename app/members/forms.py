@@ -1,10 +1,10 @@
-"""HTML forms of the account pages (CSRF tokens come with FlaskForm)."""
+"""HTML forms of the member pages: sign-up, sign-in, codes, settings (CSRF tokens come with FlaskForm)."""
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from app.accounts.contact import InvalidContact, normalise_phone
+from app.members.contact import InvalidContact, normalise_phone
 from app.text_rules import TextRulesForm
 
 CHANNEL_CHOICES = [SelectChoice("sms", "Text message (SMS)"), SelectChoice("email", "Email")]
@@ -59,3 +59,26 @@ class PhoneForm(TextRulesForm):
 
     def validate_phone(self, field) -> None:
         validate_phone_value(field)
+
+
+class SignupForm(TextRulesForm):
+    email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=128)])
+    phone = phone_field()
+    channel = RadioField("Send my verification code by", choices=CHANNEL_CHOICES, default="email",
+                         validators=[DataRequired()])
+    submit = SubmitField("Sign up")
+
+    def validate_phone(self, field) -> None:
+        validate_phone_value(field)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Email()])
+    password = PasswordField("Password", validators=[DataRequired()])
+    submit = SubmitField("Sign in")
+
+
+class LogoutForm(FlaskForm):
+    submit = SubmitField("Sign out")

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.user import User
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RQ = str(Path(sys.executable).with_name("rq"))
 
 
@@ -108,13 +108,14 @@ class WorkerProcess:
 
 
 def burst(app) -> None:
-    """Run every queued job through a real forking worker built on ``app`` (its config), then stop."""
+    """Run every queued job, then stop: ``AppSimpleWorker`` (the class every launcher deploys; jobs run in
+    this process, in ``app``'s context) in burst mode, with its scheduler (retries that are due)."""
     from redis import Redis
 
-    from jobs.queues import ALL
-    from jobs.worker import AppWorker
+    from app.outbox import ALL
+    from jobs.worker import AppSimpleWorker
 
-    AppWorker(list(ALL), connection=Redis.from_url(app.config["REDIS_URL"]), app=app).work(
+    AppSimpleWorker(list(ALL), connection=Redis.from_url(app.config["REDIS_URL"]), app=app).work(
         burst=True, with_scheduler=True)
 
 

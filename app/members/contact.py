@@ -14,14 +14,14 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_app_context
 from phonenumbers import NumberParseException, PhoneNumberType
 
+from app.exceptions import InvalidContact
+
 MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 SEPARATORS = set("+-.()/")
 # What people type before an extension: "ext. 12", "x12", "#12", ",12", ";ext=12", "내선 12" (Korean).
 EXTENSION_MARK = re.compile(r"(?i)(\bext|extension|[0-9)]\s*x\s*[0-9]|[#,;]|내선)")
 
 
-class InvalidContact(ValueError):
-    """A phone number or email address that cannot be used; the message says why."""
 
 
 def default_region() -> str:
@@ -70,11 +70,20 @@ def national_digits(e164: str) -> tuple[int, str]:
     return number.country_code, "".join(ch for ch in national if ch.isdigit())
 
 
-def normalise_email(raw: str) -> str:
-    """Validated (syntax only, no DNS) and lower-cased, so one address has one spelling."""
+def normalise_email(raw: str, *, strict: bool = True) -> str:
+    """Validated (syntax only, no DNS) and lower-cased, so one address has one spelling.
+
+    The one email normaliser. ``strict`` (sign-up, settings, create-admin) raises InvalidContact
+    saying what is wrong; a lookup (``strict=False``: sign-in, codes, rate-limit keys) never
+    fails: text that is not a valid address is compared trimmed and lower-cased, which finds
+    an address stored before validation, or nobody.
+    """
+    text = (raw or "").strip()
     try:
-        return validate_email((raw or "").strip(), check_deliverability=False).normalized.lower()
+        return validate_email(text, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
+        if not strict:
+            return text.lower()
         raise InvalidContact(str(exc)) from None
 
 

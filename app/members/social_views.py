@@ -14,12 +14,10 @@ from flask_login import current_user, login_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from app.accounts import limits
-from app.accounts.forms import PhoneForm
-from app.auth import social
-from app.auth.social_accounts import (SocialSignupError, account_to_link, create_member, link,
-                                      linked_user)
 from app.extensions import db
+from app.members import limits, social
+from app.members.forms import PhoneForm
+from app.members.social import SocialSignupError, account_to_link, create_member, link, linked_user
 from app.models.user import User
 
 log = logging.getLogger(__name__)

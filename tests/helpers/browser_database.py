@@ -8,7 +8,7 @@ from functools import lru_cache
 from sqlalchemy import create_engine, insert, select
 from werkzeug.security import generate_password_hash
 
-from app.accounts.contact import normalise_phone
+from app.members.contact import normalise_phone
 from app.models.delivery import Delivery
 from app.models.types import utcnow
 from app.models.user import User

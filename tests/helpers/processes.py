@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
@@ -177,7 +177,8 @@ def processes_using(var_dir: Path) -> dict[int, str]:
 
 # Settings of the developer's shell or of the test session that would point the launcher elsewhere.
 LAUNCHER_UNSET = ("APP_ENV", "REDIS_URL", "CACHE_REDIS_URL", "DATABASE_URL", "MAIL_SERVER", "MAIL_PORT",
-                  "DEV_MAIL_DIR", "SECRET_KEY", "EMBEDDED_REDIS_PORT", "DEV_MAIL_PORT", "FLASK_APP")
+                  "DEV_MAIL_DIR", "DEV_SMS_DIR", "SMS_BACKEND", "SECRET_KEY", "EMBEDDED_REDIS_PORT", "DEV_MAIL_PORT",
+                  "FLASK_APP")
 
 
 class Launcher:
@@ -193,7 +194,7 @@ class Launcher:
         self.var_dir = tmp_path / "var"
         self.port = free_port()
         self.log_path = tmp_path / "stack.log"
-        environ = {k: v for k, v in os.environ.items() if k not in LAUNCHER_UNSET}
+        environ = {k: v for k, v in os.environ.items() if k not in LAUNCHER_UNSET and not k.startswith("RATELIMIT_")}
         environ.update(FILMCLUB_VAR_DIR=str(self.var_dir), PORT=str(self.port), WORKERS="1", WEB_CONCURRENCY="1",
                        STOP_TIMEOUT="30")
         environ.update(env)
@@ -260,6 +261,15 @@ class Launcher:
 
     def mail_dir(self) -> Path:
         return Path(self.env.get("DEV_MAIL_DIR") or self.var_dir / "mail")
+
+    @property
+    def database_url(self) -> str:
+        return self.env.get("DATABASE_URL") or f"sqlite:///{self.var_dir / 'app.db'}"
+
+    def flask(self, *args: str) -> subprocess.CompletedProcess:
+        """Run a `flask` command against this stack (its var dir, database and Redis), as an operator would."""
+        return subprocess.run([str(Path(sys.executable).with_name("flask")), *args], cwd=ROOT,
+                              env={**self.env, "APP_ENV": "development"}, capture_output=True, text=True, timeout=120)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int:
         self.process.send_signal(sig)

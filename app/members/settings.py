@@ -11,22 +11,12 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts import limits, verification
-from app.accounts.contact import normalise_email
-from app.auth.service import find_user_by_email
+from app.exceptions import CONFLICT, FORBIDDEN, SettingsError
 from app.extensions import db
+from app.members import limits, verification
+from app.members.contact import normalise_email
+from app.members.service import find_user_by_email
 from app.models.user import CHANNEL_EMAIL, CHANNEL_SMS, User
-
-
-class SettingsError(Exception):
-    """A refused change: ``message`` for the API (names fields), ``page_message`` in people's
-    words for the settings page, shown under ``field`` when it is about one."""
-
-    def __init__(self, status: int, message: str, page_message: str | None = None,
-                 field: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.field = status, message, field
-        self.page_message = page_message or message[:1].upper() + message[1:] + "."
 
 
 @dataclass
@@ -50,21 +40,21 @@ def update_account(user: User, *, email: str | None = None, phone: str | None = 
     email_changes = new_email is not None and new_email != user.email
     phone_changes = phone is not None and phone != user.phone
     if (email_changes or phone_changes) and user.password_hash and not user.check_password(current_password or ""):
-        raise SettingsError(403, "current_password is missing or wrong: it is needed to change email or phone",
+        raise SettingsError(FORBIDDEN, "current_password is missing or wrong: it is needed to change email or phone",
                             "Enter your current password to change your email or phone number."
                             if not current_password else "That is not your current password.",
                             field="current_password")
     if email_changes:
         other = find_user_by_email(new_email)
         if other is not None and other.id != user.id:
-            raise SettingsError(409, "another account uses this email address", field="email")
+            raise SettingsError(CONFLICT, "another account uses this email address", field="email")
     if phone_changes and verification.phone_taken(phone, user.id):
-        raise SettingsError(409, PHONE_TAKEN, PHONE_TAKEN_PAGE, field="phone")
+        raise SettingsError(CONFLICT, PHONE_TAKEN, PHONE_TAKEN_PAGE, field="phone")
     if channel is not None and channel != user.notification_channel and not (
             user.contact_verified(channel) and not (phone_changes if channel == CHANNEL_SMS else email_changes)):
         what = "phone number" if channel == CHANNEL_SMS else "email address"
         button = "text me a code" if channel == CHANNEL_SMS else "email me a code"
-        raise SettingsError(409, f"verify your {what} first: notifications only go to a verified contact "
+        raise SettingsError(CONFLICT, f"verify your {what} first: notifications only go to a verified contact "
                                  f"(POST /api/auth/verify/resend with channel {channel!r} sends a code)",
                             f"Verify your {what} first: reminders only go to a verified {what}. "
                             f"Use the \u201c{button}\u201d button below, then enter the code.",
@@ -88,5 +78,5 @@ def update_account(user: User, *, email: str | None = None, phone: str | None = 
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise SettingsError(409, "another account uses this email address", field="email") from None
+        raise SettingsError(CONFLICT, "another account uses this email address", field="email") from None
     return changes

@@ -1,18 +1,95 @@
-"""HTML pages: enter a verification code, ask for a new one, change account settings."""
+"""HTML pages of the members: sign up, sign in, sign out (blueprint ``auth``, under /auth); enter a
+verification code, ask for a new one, change account settings (blueprint ``accounts``)."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.accounts import limits, settings, verification
-from app.accounts.contact import mask_phone
-from app.accounts.forms import ResendForm, SettingsForm, VerifyForm
-from app.auth.service import find_user_by_email, normalise_email
+from app.error_pages import status_for
 from app.extensions import db
+from app.members import limits, service, settings, verification
+from app.members.contact import mask_phone, normalise_email
+from app.members.forms import LoginForm, LogoutForm, ResendForm, SettingsForm, SignupForm, VerifyForm
+from app.members.service import find_user_by_email
+from app.members.settings import PHONE_TAKEN_PAGE
+from app.members.social import enabled_providers
+from app.models.social_account import SocialAccount
 from app.models.user import CHANNEL_SMS
 
-bp = Blueprint("accounts", __name__)
+auth_bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def _safe_next(default: str) -> str:
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
+        return target
+    return default
+
+
+@auth_bp.route("/signup", methods=["GET", "POST"])
+def signup() -> Response | tuple[str, int]:
+    form = SignupForm()
+    status = 200
+    if request.method == "POST":
+        limits.enforce_address("RATELIMIT_SIGNUP", "signup")
+    if form.validate_on_submit():
+        channel = form.channel.data
+        email = normalise_email(form.email.data, strict=False)
+        try:
+            if service.find_user_by_email(email) is None and not verification.phone_taken(form.phone.data):
+                verification.enforce_code_limits(email, channel, form.phone.data)
+            user = service.sign_up(form.email.data, form.name.data, form.password.data, form.phone.data, channel)
+        except service.EmailTaken:
+            form.email.errors.append("An account with this email already exists. Sign in instead.")
+        except service.PhoneTaken:
+            form.phone.errors.append(PHONE_TAKEN_PAGE)
+        except limits.RateLimited as exc:
+            form.form_errors.append(f"A code was sent to this address or number a moment ago: please wait "
+                                    f"{limits.wait_phrase(exc.retry_after)} and try again.")
+            status = 429
+        else:
+            login_user(user)
+            where = "by text message" if channel == CHANNEL_SMS else "by email"
+            flash(f"Welcome! A welcome email is on its way, and your verification code was sent {where}.",
+                  "success")
+            return redirect(url_for("accounts.verify"))
+    return render_template("auth/signup.html", form=form), status if status != 200 or not form.errors else 400
+
+
+@auth_bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("posts.index"))
+    form = LoginForm()
+    if request.method == "POST":
+        limits.enforce_address("RATELIMIT_LOGIN", "login")
+        limits.enforce("RATELIMIT_LOGIN", "login-email", normalise_email(form.email.data or "", strict=False),
+                       "for this account")
+    if form.validate_on_submit():
+        user = service.authenticate(form.email.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(url_for("posts.index")))
+        form.password.errors.append("Invalid email or password.")
+
+    return render_template("auth/login.html", form=form, providers=enabled_providers()), \
+        200 if not form.errors else 400
+
+
+@auth_bp.post("/logout")
+def logout() -> Response:
+    if LogoutForm().validate_on_submit():
+        logout_user()
+        flash("Signed out.", "info")
+    return redirect(url_for("posts.index"))
+
+
+accounts_bp = Blueprint("accounts", __name__)
 
 INVALID_CODE = ("This code is not valid: it is wrong, expired or already used, or too many wrong attempts "
                 "were made. Check the email address or ask for a new code.")
@@ -30,7 +107,7 @@ def _resend_form(email: str) -> ResendForm:
     return form
 
 
-@bp.route("/auth/verify", methods=["GET", "POST"])
+@accounts_bp.route("/auth/verify", methods=["GET", "POST"])
 def verify() -> Response | tuple[str, int]:
     form = VerifyForm()
     if request.method == "GET":
@@ -38,7 +115,7 @@ def verify() -> Response | tuple[str, int]:
     if request.method == "POST":
         limits.enforce_address("RATELIMIT_VERIFY", "verify")
     if form.validate_on_submit():
-        email = normalise_email(form.email.data)
+        email = normalise_email(form.email.data, strict=False)
         session[VERIFY_EMAIL_KEY] = email
         limits.enforce("RATELIMIT_VERIFY", "verify-email", email, "for this email address")
         outcome = verification.check_code(find_user_by_email(email), form.code.data.strip())
@@ -52,13 +129,13 @@ def verify() -> Response | tuple[str, int]:
                            resend_form=_resend_form(form.email.data or "")), 200 if not form.errors else 400
 
 
-@bp.post("/auth/verify/resend")
+@accounts_bp.post("/auth/verify/resend")
 def resend() -> Response:
     form = ResendForm()
     if not form.validate_on_submit():
         flash("Enter your email address first, then ask for a new code.", "error")
         return redirect(url_for("accounts.verify"))
-    email = normalise_email(form.email.data)
+    email = normalise_email(form.email.data, strict=False)
     session[VERIFY_EMAIL_KEY] = email
     user = find_user_by_email(email)
     try:
@@ -83,7 +160,7 @@ def _resend_message(user, channel: str | None, outcome) -> tuple[str, str]:
     return f"Your {what} is already verified: there is nothing to send.", "info"
 
 
-@bp.route("/account/settings", methods=["GET", "POST"])
+@accounts_bp.route("/account/settings", methods=["GET", "POST"])
 @login_required
 def account_settings() -> Response | tuple[str, int]:
     form = SettingsForm(obj=current_user) if request.method == "GET" else SettingsForm()
@@ -97,7 +174,7 @@ def account_settings() -> Response | tuple[str, int]:
             db.session.rollback()
             target = getattr(form, exc.field).errors if exc.field else form.form_errors
             target.append(exc.page_message)
-            status = exc.status
+            status = status_for(exc)
         except limits.RateLimited as exc:
             db.session.rollback()
             form.form_errors.append(f"A code was sent a moment ago: please wait {limits.wait_phrase(exc.retry_after)} "
@@ -114,8 +191,4 @@ def account_settings() -> Response | tuple[str, int]:
 
 
 def _social_accounts():
-    from sqlalchemy import select
-
-    from app.models.social_account import SocialAccount
-
     return db.session.scalars(select(SocialAccount).where(SocialAccount.user_id == current_user.id)).all()

@@ -3,39 +3,22 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from app.accounts import verification
-from app.accounts.contact import InvalidContact
-from app.accounts.contact import normalise_email as _normalise_email
-from app.emails import welcome_delivery
+from app.exceptions import EmailTaken, PhoneTaken
 from app.extensions import db
+from app.members import verification
+from app.members.contact import normalise_email
 from app.models.user import CHANNELS, User
-from jobs.enqueue import enqueue_after_commit
-from jobs.queues import DEFAULT
-
-
-class EmailTaken(Exception):
-    """An account with this email exists."""
-
-
-class PhoneTaken(Exception):
-    """Another member verified this mobile number: a verified number belongs to one member."""
-
-
-def normalise_email(email: str) -> str:
-    try:
-        return _normalise_email(email)
-    except InvalidContact:
-        return (email or "").strip().lower()
+from app.outbox import DEFAULT, enqueue_after_commit, welcome_delivery
 
 
 def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email)))
+    return db.session.scalar(select(User).where(func.lower(User.email) == normalise_email(email, strict=False)))
 
 
 def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> User:
     """Create the member, their welcome email and a verification code on ``channel``.
 
-    ``phone`` is already E.164 (see ``app.accounts.contact``). Both jobs are
+    ``phone`` is already E.164 (see ``app.members.contact``). Both jobs are
     enqueued after the commit: the code on the ``high`` queue, the welcome email
     on ``default``.
     """
@@ -45,7 +28,8 @@ def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> U
         raise EmailTaken(email)
     if verification.phone_taken(phone):
         raise PhoneTaken(phone)
-    user = User(email=normalise_email(email), name=name.strip(), phone=phone, notification_channel=channel)
+    user = User(email=normalise_email(email, strict=False), name=name.strip(), phone=phone,
+                notification_channel=channel)
     user.set_password(password)
     db.session.add(user)
     db.session.flush()

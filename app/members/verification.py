@@ -27,14 +27,13 @@ from flask import current_app, render_template
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts import limits
 from app.extensions import db
+from app.members import limits
 from app.models.delivery import Delivery
 from app.models.types import utcnow
 from app.models.user import CHANNEL_SMS, User
 from app.models.verification_code import VerificationCode
-from jobs.enqueue import enqueue_after_commit
-from jobs.queues import HIGH
+from app.outbox import HIGH, enqueue_after_commit
 
 log = logging.getLogger(__name__)
 

@@ -1,1 +1,0 @@
-"""Accounts: contact details (phone, email), verification codes, rate limits, member settings."""

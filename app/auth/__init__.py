@@ -1,1 +1,0 @@
-"""Members: sign up, sign in, sign out (HTML pages; the JSON API shares the service)."""
