@@ -114,15 +114,20 @@ def _main() -> int:
     no_postgres = {} if results.run["postgresql"] else {
         "postgresql": "TEST_DATABASE_URL does not point at a PostgreSQL server in this run"}
     failed = []
-    for index, name in enumerate(BENCHMARKS):
+
+    def save_partial() -> None:
+        """After every figure: a run stopped half way still leaves everything it measured."""
+        partial = Results(run={**results.run, "partial": "written while the run was still going"},
+                          ratios=copy.deepcopy(results.ratios))
+        pending = "not reached yet: the run was still going when this was written"
+        partial.fill_required({"sqlite": pending, "postgresql": no_postgres.get("postgresql", pending)})
+        save(partial, results_dir())
+
+    results.on_change = save_partial
+    for name in BENCHMARKS:
         if not run(name, QUICK_ARGS.get(name, []) if quick else [], results):
             failed.append(name)
-        if index < len(BENCHMARKS) - 1:  # a run stopped half way still leaves what it measured
-            partial = copy.deepcopy(results)
-            partial.run["partial"] = f"written after {name}; the run goes on with {', '.join(BENCHMARKS[index + 1:])}"
-            pending = "not reached yet: the run was still going when this was written"
-            partial.fill_required({"sqlite": pending, "postgresql": no_postgres.get("postgresql", pending)})
-            save(partial, results_dir())
+    results.on_change = None
     results.run["minutes"] = round((time.monotonic() - started) / 60, 1)
     results.run["load_average_at_end"] = _load_average()
     results.fill_required(no_postgres)

@@ -21,7 +21,7 @@ import math
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 DATABASES = ("sqlite", "postgresql")
 
@@ -67,6 +67,9 @@ class Results:
     """The ratios of one run, in the order they were measured."""
     run: dict = field(default_factory=dict)
     ratios: list[Ratio] = field(default_factory=list)
+    # Called after every figure recorded (the runner rewrites results.json, so a run stopped half way
+    # leaves every figure measured so far); not part of the document.
+    on_change: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     def add(self, name: str, value: float | None, target: float | None, *, better: str = "higher",
             unit: str = "ratio", note: str = "") -> Ratio:
@@ -75,6 +78,8 @@ class Results:
             value, note = None, note or "not measured: the measurement gave no finite value"
         ratio = Ratio(name, None if value is None else float(value), target, better, unit, note)
         self.ratios = [r for r in self.ratios if r.name != name] + [ratio]
+        if self.on_change is not None:
+            self.on_change()
         return ratio
 
     def not_measured(self, name: str, target: float | None, why: str, **kwargs) -> Ratio:
