@@ -39,6 +39,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,7 +188,7 @@ def close_database(app) -> None:
         db.engine.dispose()
 
 
-def _wait_for_workers(redis, count: int, timeout: float = 60) -> None:
+def _wait_for_workers(redis, count: int, timeout: float = 180) -> None:
     from rq import Worker
 
     deadline = time.monotonic() + timeout
@@ -197,9 +198,12 @@ def _wait_for_workers(redis, count: int, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def _wait_until_sent(app, total: int, where, timeout: float = 300) -> None:
+def _wait_until_sent(app, total: int, where, timeout: float | None = None) -> None:
+    """Poll the delivery log until ``total`` rows are done (sent or failed); the deadline grows with ``total``
+    (at least 20 messages a second: a 100,000-member send on a machine that others keep busy)."""
     from sqlalchemy import func, select
 
+    timeout = timeout or max(300.0, total / 20)
     deadline = time.monotonic() + timeout
     with app.app_context():
         while True:
@@ -417,12 +421,22 @@ def main(argv: list[str] | None = None, results=None) -> int:
     with tempfile.TemporaryDirectory(prefix="mail-bench-") as tmp:
         targets = ([Database("given", args.database_url)] if args.database_url
                    else list(databases(Path(tmp))))
+        failed = False
         for database in targets:
             try:
                 _bench_on(database.url, Path(tmp), args, results)
+            except Exception as exc:  # noqa: BLE001 - recorded with its reason, then the next database
+                failed = True
+                traceback.print_exc()
+                db_name = _db_key(database.url)
+                measured = results.names()
+                for base in ("mail.10k", "mail.100k", "mail.100k_cost", "mail.vs_celery"):
+                    if f"{base}.{db_name}" not in measured:
+                        results.not_measured(f"{base}.{db_name}", required_target(base),
+                                             f"the mail benchmark failed on {db_name}: {type(exc).__name__}: {exc}")
             finally:
                 database.drop()
-    return 0
+    return 1 if failed else 0
 
 
 def _db_key(database_url: str) -> str:
