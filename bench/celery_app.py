@@ -19,8 +19,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import timedelta
 
 from celery import Celery
+from flask import current_app
+
+from app import create_app
+from app.models.delivery import Delivery
+from app.models.types import utcnow
+from jobs.deliveries import claim_rows, mark_row_failed, mark_row_sent, release_row
+from jobs.mailer import PermanentMailError, SMTPConnection, SMTPSettings, TransientMailError
 
 QUEUE = "bench-celery"
 TASK = "bench.send_delivery"
@@ -31,11 +39,6 @@ _per_process: dict[str, object] = {}  # filled lazily in each pool process: its 
 def _process_state():
     """This pool process's Flask app (context pushed for its lifetime) and SMTP connection, made once."""
     if _per_process.get("pid") != os.getpid():
-        from flask import current_app
-
-        from app import create_app
-        from jobs.mailer import SMTPConnection, SMTPSettings
-
         flask_app = create_app()
         flask_app.app_context().push()
         settings = SMTPSettings.from_config(current_app.config)
@@ -44,8 +47,6 @@ def _process_state():
 
 
 def _reconnect() -> None:
-    from jobs.mailer import SMTPConnection
-
     old = _per_process.pop("connection", None)
     if old is not None:
         old.__exit__(None, None, None)
@@ -59,13 +60,6 @@ def send_delivery(task, delivery_id: int) -> str:
     ``mark_row_sent``...), as its one-message job uses them, less the claim heartbeat thread: a message
     to a local sink takes milliseconds, and a tuned Celery stack would not start a thread per task.
     """
-    from datetime import timedelta
-
-    from app.models.delivery import Delivery
-    from app.models.types import utcnow
-    from jobs.deliveries import claim_rows, mark_row_failed, mark_row_sent, release_row
-    from jobs.mailer import PermanentMailError, TransientMailError
-
     settings, connection = _process_state()
     token = utcnow()
     rows = claim_rows(Delivery.id == delivery_id, token)

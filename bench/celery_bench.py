@@ -22,9 +22,17 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy import String, cast, func, insert, literal, select, update
+
+from app.extensions import db
+from app.models.delivery import EMAIL, PENDING, Delivery
+from app.models.types import utcnow
+from app.models.user import User
+from bench.cache_bench import process_tree_cpu
 from bench.celery_app import TASK, create_celery  # ImportError when Celery is not installed: reported by mail_bench
 from bench.mail_bench import (BODY, SUBJECT, PhaseFigures, _figures, _last_sent_at, _wait_until_sent, measure_limit,
                               stop_processes)
+from deploy.local.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KIND = "bench-celery"
@@ -32,13 +40,6 @@ KIND = "bench-celery"
 
 def _insert_rows(app, round_number: int) -> list[int]:
     """One pending delivery per member in one statement, as ``create_announcement`` writes them; their ids."""
-    from sqlalchemy import String, cast, insert, literal, select
-
-    from app.extensions import db
-    from app.models.delivery import EMAIL, PENDING, Delivery
-    from app.models.types import utcnow
-    from app.models.user import User
-
     prefix = f"celery:{round_number}:"
     with app.app_context():
         now = utcnow()
@@ -59,8 +60,6 @@ def _insert_rows(app, round_number: int) -> list[int]:
 
 def _one_round(app, task, round_number: int) -> tuple[float, int]:
     """(messages/s from the insert to the last delivery, messages)."""
-    from app.models.delivery import Delivery
-
     began = time.time()
     ids = _insert_rows(app, round_number)
     for delivery_id in ids:  # one task per message, as the seed's stack queued them
@@ -70,13 +69,8 @@ def _one_round(app, task, round_number: int) -> tuple[float, int]:
     return len(ids) / (_last_sent_at(app, where) - began), len(ids)
 
 
-def _wait_ready(app, task, log_path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_ready(app, task, log_path: Path, process: subprocess.Popen, timeout: float = 300) -> None:
     """Warm up: a few messages through every pool process (each builds its Flask app and SMTP connection)."""
-    from sqlalchemy import func, select, update
-
-    from app.extensions import db
-    from app.models.delivery import Delivery
-
     deadline = time.monotonic() + timeout
 
     ids = _insert_rows(app, 0)[:64]
@@ -100,9 +94,6 @@ def _wait_ready(app, task, log_path: Path, process: subprocess.Popen, timeout: f
 
 
 def run(app, env: dict[str, str], sink, tmp: Path, workers_n: int, rounds: int, recipients: int) -> PhaseFigures:
-    from bench.cache_bench import process_tree_cpu
-    from deploy.local.redis_server import RedisServer, free_port
-
     figures = PhaseFigures("Celery")
     log_path = tmp / "celery.log"
     with RedisServer(tmp / f"celery-broker-{free_port()}", appendonly=False) as broker:

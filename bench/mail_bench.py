@@ -525,6 +525,7 @@ def _celery_side_by_side(app, env, sink, tmp, workers_n, args, rq_figures: Phase
         results.not_measured(name, target, "--no-celery was given")
         return
     try:
+        # here, not at the top: Celery is a bench-only requirement, and without it the rest still runs
         from bench import celery_bench
     except ImportError as exc:
         results.not_measured(name, target, f"Celery is not installed ({exc}); make bench installs "

@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from app.config import var_dir
+
 DATABASES = ("sqlite", "postgresql")
 
 # name (without the database) -> (target, better, unit). Every name here is in results.json for each
@@ -195,8 +197,6 @@ def _draw_panel(axis, unit: str, rows: list[Ratio]) -> None:
 
 def results_dir(environ: dict[str, str] | None = None) -> Path:
     """``var/bench`` (``FILMCLUB_VAR_DIR`` moves ``var`` as everywhere else)."""
-    from app.config import var_dir
-
     return var_dir(os.environ if environ is None else environ) / "bench"
 
 
