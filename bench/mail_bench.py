@@ -420,8 +420,9 @@ def main(argv: list[str] | None = None, results=None) -> int:
     os.environ.setdefault("APP_ENV", "testing")
 
     with tempfile.TemporaryDirectory(prefix="mail-bench-") as tmp:
-        targets = ([Database("given", args.database_url)] if args.database_url
-                   else list(databases(Path(tmp))))
+        # lazily: the PostgreSQL database is created only when its turn comes, so a run stopped during
+        # the SQLite part leaves none behind
+        targets = [Database("given", args.database_url)] if args.database_url else databases(Path(tmp))
         failed = False
         for database in targets:
             try:
