@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast test-containers lint bench info lock clean chromium audit
+.PHONY: run test test-fast test-containers lint bench info lock clean chromium audit wrk
 
 # The virtual environment is rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -59,7 +59,32 @@ test-containers:  ## build the image, run the compose topology, smoke test and d
 	  $(BIN)/python -c 'from tests.containers.topology import remove_everything; remove_everything()'; \
 	  echo "make: test-containers took $$(( $$(date +%s) - started )) s"; exit $$status; }
 
-bench: $(BIN)/.installed-dev  ## benchmarks: ratios measured side by side in one run
+# Bench-only packages (Celery for the side-by-side run, matplotlib for the chart): never installed by run or test.
+$(BIN)/.installed-bench: $(BIN)/.installed-dev requirements-bench.txt
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-bench.txt -c constraints.txt
+	touch $@
+
+# The load generator must never be the limit: `make bench` loads the server with Debian's wrk (one C thread,
+# keep-alive or not, a fraction of the CPU of any Python client). As root on Debian a missing wrk is installed
+# here; otherwise this says, loudly, that the benchmark falls back to its Python generator (bench/loadgen.py),
+# and every figure then carries the generator's CPU share so the reader can see what it took from the server.
+WRK := /usr/bin/wrk
+wrk:  ## install Debian's wrk for the benchmarks when it is missing (as root), or say loudly that it is missing
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; then \
+	  echo "make: wrk is missing: installing Debian's wrk package for the benchmarks"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q -o DPkg::Lock::Timeout=600 wrk || \
+	  { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 wrk; } || \
+	  echo "make: WARNING: could not install wrk (see apt-get above): the benchmark falls back to its" \
+	       "Python load generator, which shares the cores with the server" >&2; \
+	else \
+	  echo "make: WARNING: wrk is missing: install Debian's wrk package (sudo apt-get install wrk); until" \
+	       "then the benchmark falls back to its Python load generator, which shares the cores with the server" >&2; \
+	fi
+
+# BENCH_QUICK=1: small sizes and one round, for the inner loop (its figures are not the ones to quote).
+bench: $(BIN)/.installed-bench wrk  ## benchmarks: ratios side by side in one run -> var/bench/results.json, ratios.png
 	$(BIN)/python -m bench
 
 info: $(BIN)/.installed  ## `rq info` against the project's queue Redis

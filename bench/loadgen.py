@@ -54,14 +54,14 @@ def _one_request(port: int, request: bytes, buffer: bytearray) -> tuple[bool, st
         head.split(b"\r\n", 1)[0].decode(errors="replace")
 
 
-def _generator(port: int, commands: Connection) -> None:
-    """Child loop: for each (path, deadline, cap) command, run and send back the results."""
+def _generator(commands: Connection) -> None:
+    """Child loop: for each (port, path, deadline, cap) command, run and send back the results."""
     buffer = bytearray(RECV_BUFFER)
     while True:
         command = commands.recv()
         if command is None:
             return
-        path, deadline, cap = command
+        port, path, deadline, cap = command
         request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
         latencies, errors, first_error = array("d"), 0, ""
         while len(latencies) + errors < cap:
@@ -81,27 +81,32 @@ def _generator(port: int, commands: Connection) -> None:
 
 
 class LoadGenerator:
-    """``connections`` generator processes, started once and reused for every round."""
+    """``connections`` generator processes, started once and reused for every round (and every server)."""
 
     def __init__(self, port: int, connections: int) -> None:
-        self.port = port
+        self.port = port  # the default; ``run`` may name another
         context = multiprocessing.get_context("spawn")  # a clean child: no inherited sockets or threads
         self._pipes: list[Connection] = []
         self._processes = []
         for _ in range(connections):
             parent, child = context.Pipe()
-            process = context.Process(target=_generator, args=(port, child), daemon=True)
+            process = context.Process(target=_generator, args=(child,), daemon=True)
             process.start()
             self._pipes.append(parent)
             self._processes.append(process)
 
-    def run(self, path: str, seconds: float, max_requests: int) -> RoundResult:
+    @property
+    def pids(self) -> list[int]:
+        """The generator processes (the benchmark reads their CPU time from /proc)."""
+        return [process.pid for process in self._processes]
+
+    def run(self, path: str, seconds: float, max_requests: int, port: int | None = None) -> RoundResult:
         """Load ``path`` for ``seconds`` (or ``max_requests`` in all) with every connection."""
         cap = max(1, max_requests // len(self._pipes))
         started = time.perf_counter()
         deadline = time.perf_counter() + seconds
         for pipe in self._pipes:
-            pipe.send((path, deadline, cap))
+            pipe.send((port or self.port, path, deadline, cap))
         result = RoundResult(path)
         for pipe in self._pipes:
             raw, errors, first_error = pipe.recv()

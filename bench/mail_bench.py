@@ -1,28 +1,32 @@
-"""Bulk mail benchmark: an announcement to 10,000 members against the limit, in one run.
+"""Bulk mail benchmark: an announcement to 10,000 members against the limit, Celery, and 100,000, in one run.
 
-    python -m bench.mail_bench [--recipients 10000] [--per-job 1000] [--workers N]
+    python -m bench.mail_bench [--recipients 10000] [--large 100000] [--per-job 300] [--workers N] [--no-celery]
 
 Measured side by side on the same machine, against the same SMTP sink
-(``bench.smtp_sink``, its own process):
+(``bench.smtp_sink``, its own process), on SQLite (WAL) and, when
+TEST_DATABASE_URL points at one, PostgreSQL:
 
 1. **limit**: plain Python senders, one process per worker, each over one
    reused SMTP connection, building messages with the app's ``build_message``;
    no database, no queue. Nothing that sends this mail can go faster here.
 2. **announcement**: ``POST /api/announcements`` through the app (in-process),
    real ``rq worker`` processes (one per core, ``jobs.worker.AppSimpleWorker``
-   as ``make run`` and the deploy files start them, then the forking
-   ``AppWorker`` for comparison), batches of ``MAIL_BATCH_SIZE`` over one SMTP
-   connection each, every row claimed and marked in the delivery log (SQLite in
-   WAL mode unless ``--database-url``). Timed from the request to the last
-   ``sent_at`` in the delivery log.
+   as ``make run`` and the deploy files start them; ``--worker-classes`` adds
+   others, such as the forking ``AppWorker``), batches of ``MAIL_BATCH_SIZE`` over one SMTP
+   connection each, every row claimed and marked in the delivery log. Timed
+   from the request to the last ``sent_at`` in the delivery log.
 3. **one RQ job per email**: the same workers running ``send_email_delivery``
    once per message (``--per-job`` messages, reported as a rate).
+4. **Celery** (``bench.celery_bench``): the seed's stack done well, the same
+   members and message, against the limit measured before and after.
+5. **the large case**: ``--large`` members (100,000), one round, fresh workers:
+   ratio to the limit, cost per message and worker peak memory against the
+   first run, and the request's time.
 
 The limit and the announcement are measured in interleaved rounds (limit,
 announcement, limit, ...) and the ratio is the median of the per-round ratios,
 so a change in the machine's other load between rounds moves both sides.
-Prints messages/s for each, the announcement/limit ratio (target >= 0.8), the
-request time, and the workers' peak RSS (worker plus work horse).
+Every ratio goes into the run's results (``bench.results``).
 """
 from __future__ import annotations
 
@@ -35,6 +39,8 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis import Redis
@@ -46,32 +52,17 @@ from app.safe_jobs import JSONQueue
 from app.models.delivery import Delivery
 from app.models.types import utcnow
 from app.models.user import User
+from bench.cache_bench import process_tree_cpu
 from bench.databases import Database, databases
+from bench.results import Results, required_target
 from bench.smtp_sink import SMTPSink
 from deploy.local.redis_server import RedisServer, free_port
 from jobs.mailer import SMTPConnection, SMTPSettings, build_message
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET_RATIO = 0.8
 # The limit and the announcement send the same message, so only the sending machinery differs.
 SUBJECT = "Season programme"
 BODY = "Films!\n" * 20
-
-
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench.mail_bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--recipients", type=int, default=10_000, help="announcement size and limit run size")
-    parser.add_argument("--per-job", type=int, default=300, help="messages for the one-job-per-email run")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved limit/announcement rounds (default 3)")
-    parser.add_argument("--batch-size", type=int, default=100, help="MAIL_BATCH_SIZE")
-    parser.add_argument("--worker-classes", default="jobs.worker.AppSimpleWorker,jobs.worker.AppWorker",
-                        help="comma-separated; the announcement is measured with each, one job per email "
-                             "with the last")
-    parser.add_argument("--database-url", default="",
-                        help="default: a fresh SQLite file (WAL), then a throwaway PostgreSQL database when "
-                             "TEST_DATABASE_URL is set; a URL given here has its tables dropped and created")
-    return parser.parse_args(argv)
 
 
 # --- the limit: plain senders ----------------------------------------------------------------
@@ -198,7 +189,7 @@ def close_database(app) -> None:
         db.engine.dispose()
 
 
-def _wait_for_workers(redis, count: int, timeout: float = 60) -> None:
+def _wait_for_workers(redis, count: int, timeout: float = 180) -> None:
     from rq import Worker
 
     deadline = time.monotonic() + timeout
@@ -208,9 +199,13 @@ def _wait_for_workers(redis, count: int, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def _wait_until_sent(app, total: int, where, timeout: float = 300) -> None:
+def _wait_until_sent(app, total: int, where, timeout: float | None = None) -> None:
+    """Poll the delivery log until ``total`` rows are done (sent or failed); the deadline grows with ``total``
+    (5 messages a second at least: Celery's one task per message ran at 20 a second on this machine at a load
+    average of 13, and 10,000 of them missed a fixed 300 s deadline)."""
     from sqlalchemy import func, select
 
+    timeout = timeout or max(600.0, total / 5)
     deadline = time.monotonic() + timeout
     with app.app_context():
         while True:
@@ -286,44 +281,93 @@ def _prepare_database(app, members: int) -> None:
         db.session.commit()
 
 
+@dataclass
+class PhaseFigures:
+    """One worker class (or Celery) measured over rounds against the limit."""
+    label: str
+    limits: list[float] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
+    requests_ms: list[float] = field(default_factory=list)
+    worker_cpu_s: list[float] = field(default_factory=list)  # workers + work horses + their Redis, per round
+    recipients: int = 0
+    peak_rss: list[int] = field(default_factory=list)
+
+    @property
+    def ratios(self) -> list[float]:
+        return [rate / limit for rate, limit in zip(self.rates, self.limits)]
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def seconds_per_message(self) -> float:
+        return 1 / self.rate
+
+    @property
+    def cpu_ms_per_message(self) -> float:
+        return statistics.median(self.worker_cpu_s) / self.recipients * 1000
+
+    @property
+    def peak_mib(self) -> float:
+        return max(self.peak_rss) / 2**20
+
+
 def _run_with_workers(app, redis, env, redis_url: str, sink, workers_n: int, worker_class: str, log_dir: Path,
-                      args: argparse.Namespace, per_job: bool) -> None:
-    """Interleaved rounds: the limit, then the announcement, ``--rounds`` times, with the workers started once.
+                      rounds: int, recipients: int, per_job: int = 0, limit_messages: int = 0) -> PhaseFigures:
+    """Interleaved rounds: the limit, then the announcement, ``rounds`` times, with the workers started once.
 
     Each round measures the two back to back, so a change in the machine's
     other load between rounds moves both; the ratio reported is the median of
-    the per-round ratios.
+    the per-round ratios. With ``limit_messages`` fewer than the recipients
+    (the large case), the limit is measured on that many messages right before
+    and right after the announcement and the two rates averaged: the plain
+    senders' rate does not depend on how many they send, and bracketing the
+    long announcement follows the machine's load better than one long run first.
     """
     processes = _start_workers(env, redis_url, workers_n, worker_class, log_dir)
     short = worker_class.rsplit(".", 1)[-1]
+    figures = PhaseFigures(short)
     try:
         _wait_for_workers(redis, workers_n)
         sampler = RSSSampler([p.pid for p in processes])
         sampler.start()
-        limits, announcements, requests_ms = [], [], []
-        for _ in range(args.rounds):
-            limits.append(measure_limit(sink, workers_n, args.recipients))
+        server_pids = [p.pid for p in processes] + [_redis_pid(redis)]
+        bracket = 0 < limit_messages < recipients
+        for _ in range(rounds):
+            limit = measure_limit(sink, workers_n, limit_messages if bracket else recipients)
             sent_before = sink.count
-            announcement, request_ms, recipients = measure_announcement(app, args.recipients)
-            assert sink.count - sent_before == recipients, "the sink counted a different number of messages"
-            announcements.append(announcement)
-            requests_ms.append(request_ms)
-        ratios = [a / limit for a, limit in zip(announcements, limits)]
-        ratio = statistics.median(ratios)
+            cpu_before = process_tree_cpu(server_pids)
+            rate, request_ms, figures.recipients = measure_announcement(app, recipients)
+            figures.worker_cpu_s.append(process_tree_cpu(server_pids) - cpu_before)
+            if sink.count - sent_before != figures.recipients:
+                raise RuntimeError("the sink counted a different number of messages")
+            if bracket:
+                after = measure_limit(sink, workers_n, limit_messages)
+                print(f"  limit on {limit_messages} messages before and after: {limit:.0f} and {after:.0f} msg/s")
+                limit = (limit + after) / 2
+            figures.limits.append(limit)
+            figures.rates.append(rate)
+            figures.requests_ms.append(request_ms)
         print(f"  limit, {workers_n} plain sender(s) over reused connections  "
-              f"{statistics.median(limits):6.0f} msg/s  (rounds: {_figures(limits)})")
+              f"{statistics.median(figures.limits):6.0f} msg/s  (rounds: {_figures(figures.limits)})")
         print(f"  announcement, {workers_n} x {short}, request to last delivery (log included)  "
-              f"{statistics.median(announcements):6.0f} msg/s  (rounds: {_figures(announcements)}); "
-              f"request {statistics.median(requests_ms):.0f} ms for {recipients} members")
-        print(f"    ratio to limit {ratio:.2f} (rounds: {' '.join(f'{r:.2f}' for r in ratios)}; "
-              f"target >= {TARGET_RATIO}: {'met' if ratio >= TARGET_RATIO else 'NOT met'})")
+              f"{figures.rate:6.0f} msg/s  (rounds: {_figures(figures.rates)}); "
+              f"request {statistics.median(figures.requests_ms):.0f} ms for {figures.recipients} members; "
+              f"workers' CPU {figures.cpu_ms_per_message:.2f} ms/message")
         if per_job:
-            rate = measure_job_per_email(app, redis, args.per_job)
-            print(f"  one RQ job per email, {workers_n} x {short} ({args.per_job} messages)  {rate:6.0f} msg/s  "
-                  f"(the announcement is {statistics.median(announcements) / rate:.1f}x faster)")
-        peaks = [v / 2**20 for v in sampler.stop().values()]
-        print(f"    {short} peak RSS (worker + work horse): max {max(peaks):.0f} MiB, "
-              f"median {statistics.median(peaks):.0f} MiB")
+            rate = measure_job_per_email(app, redis, per_job)
+            print(f"  one RQ job per email, {workers_n} x {short} ({per_job} messages)  {rate:6.0f} msg/s  "
+                  f"(the announcement is {figures.rate / rate:.1f}x faster)")
+        peaks = list(sampler.stop().values())
+        figures.peak_rss = peaks
+        print(f"    {short} peak RSS (worker + work horse): max {max(peaks) / 2**20:.0f} MiB, "
+              f"median {statistics.median(peaks) / 2**20:.0f} MiB")
+        return figures
     finally:
         stop_processes(processes)
         from rq import Worker
@@ -332,31 +376,84 @@ def _run_with_workers(app, redis, env, redis_url: str, sink, workers_n: int, wor
             worker.register_death()
 
 
+def _redis_pid(redis) -> int:
+    return int(redis.info("server")["process_id"])
+
+
 def _figures(rates: list[float]) -> str:
     return " ".join(f"{rate:.0f}" for rate in rates)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _record(results, name: str, value: float, target: float | None, label: str, note: str = "",
+            **kwargs) -> None:
+    ratio = results.add(name, value, target, note=note, **kwargs)
+    verdict = "" if ratio.met is None else (
+        f"; target {'>=' if ratio.better == 'higher' else '<='} {target}: {'met' if ratio.met else 'NOT met'}")
+    shown = ratio.note if ratio.value is None else f"{ratio.value:.2f}"
+    print(f"    {label} {shown}{verdict}   [{name}]" + (f" ({note})" if note and ratio.value is not None else ""))
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.mail_bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipients", type=int, default=10_000, help="announcement size and limit run size")
+    parser.add_argument("--large", type=int, default=100_000,
+                        help="the large announcement (one round; 0: skip); default 100,000")
+    parser.add_argument("--per-job", type=int, default=300, help="messages for the one-job-per-email run")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved limit/announcement rounds (default 3)")
+    parser.add_argument("--batch-size", type=int, default=100, help="MAIL_BATCH_SIZE")
+    parser.add_argument("--worker-classes", default="jobs.worker.AppSimpleWorker",
+                        help="comma-separated (e.g. add jobs.worker.AppWorker, the forking worker); the first "
+                             "should be `make run`'s: its ratio is mail.10k; one job per email is measured with "
+                             "the last")
+    parser.add_argument("--no-celery", action="store_true", help="skip the Celery side-by-side run")
+    parser.add_argument("--celery-rounds", type=int, default=1,
+                        help="Celery rounds, each between two limit runs (default 1)")
+    parser.add_argument("--database-url", default="",
+                        help="default: a fresh SQLite file (WAL), then a throwaway PostgreSQL database when "
+                             "TEST_DATABASE_URL is set; a URL given here has its tables dropped and created")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, results=None) -> int:
     args = _parse(argv)
+    results = results if results is not None else Results()
     os.environ.setdefault("APP_ENV", "testing")
 
     with tempfile.TemporaryDirectory(prefix="mail-bench-") as tmp:
-        targets = ([Database("given", args.database_url)] if args.database_url
-                   else list(databases(Path(tmp))))
+        # lazily: the PostgreSQL database is created only when its turn comes, so a run stopped during
+        # the SQLite part leaves none behind
+        targets = [Database("given", args.database_url)] if args.database_url else databases(Path(tmp))
+        failed = False
         for database in targets:
             try:
-                _bench_on(database.url, Path(tmp), args)
+                _bench_on(database.url, Path(tmp), args, results)
+            except Exception as exc:  # noqa: BLE001 - recorded with its reason, then the next database
+                failed = True
+                traceback.print_exc()
+                db_name = _db_key(database.url)
+                measured = results.names()
+                for base in ("mail.10k", "mail.100k", "mail.100k_cost", "mail.vs_celery"):
+                    if f"{base}.{db_name}" not in measured:
+                        results.not_measured(f"{base}.{db_name}", required_target(base),
+                                             f"the mail benchmark failed on {db_name}: {type(exc).__name__}: {exc}")
             finally:
                 database.drop()
-    return 0
+    return 1 if failed else 0
 
 
-def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace) -> None:
+def _db_key(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace, results: Results) -> None:
     workers_n = max(1, args.workers)
+    db_name = _db_key(database_url)
     with RedisServer(tmp / f"redis-{free_port()}", appendonly=False) as redis_server, SMTPSink(free_port()) as sink:
-        print(f"mail benchmark: {args.recipients} recipients, {workers_n} worker(s), "
-              f"batches of {args.batch_size}, {args.rounds} interleaved rounds, {os.cpu_count()} CPU(s), database "
-              f"{'SQLite (WAL)' if database_url.startswith('sqlite') else 'PostgreSQL ' + database_url.split('@')[-1]}")
+        print(f"mail benchmark: {args.recipients} recipients ({args.large or 'no'} in one round after), "
+              f"{workers_n} worker(s), batches of {args.batch_size}, {args.rounds} interleaved rounds, "
+              f"{os.cpu_count()} CPU(s), database "
+              f"{'SQLite (WAL)' if db_name == 'sqlite' else 'PostgreSQL ' + database_url.split('@')[-1]}")
         app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
                           "REDIS_URL": redis_server.url, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": sink.port,
                           "MAIL_BATCH_SIZE": args.batch_size, "SECRET_KEY": "bench", "DEV_MAIL_DIR": ""})
@@ -365,12 +462,85 @@ def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace) -> None:
         env = _worker_env(database_url, redis_server.url, sink.port, args.batch_size)
         classes = [c.strip() for c in args.worker_classes.split(",") if c.strip()]
         try:
+            phases = []
             for index, worker_class in enumerate(classes):
                 last = index == len(classes) - 1
-                _run_with_workers(app, redis, env, redis_server.url, sink, workers_n, worker_class,
-                                  tmp, args, per_job=last)
+                figures = _run_with_workers(app, redis, env, redis_server.url, sink, workers_n, worker_class,
+                                            tmp, args.rounds, args.recipients, per_job=args.per_job if last else 0)
+                name = f"mail.10k.{db_name}" if index == 0 else f"mail.10k.{figures.label}.{db_name}"
+                _record(results, name, figures.ratio, required_target("mail.10k"),
+                        f"{figures.label}: announcement/limit",
+                        note=f"rounds: {' '.join(f'{r:.2f}' for r in figures.ratios)}; {figures.recipients} "
+                             f"members")
+                phases.append(figures)
+            first = phases[0]
+            _celery_side_by_side(app, env, sink, tmp, workers_n, args, first, results, db_name)
+            if args.large:
+                _large_announcement(app, redis, env, redis_server.url, sink, workers_n, classes[0], tmp, args,
+                                    first, results, db_name)
+            else:
+                for base in ("mail.100k", "mail.100k_cost"):
+                    results.not_measured(f"{base}.{db_name}", required_target(base), "--large 0 was given")
         finally:
             close_database(app)
+
+
+def _large_announcement(app, redis, env, redis_url, sink, workers_n, worker_class, tmp, args, small: PhaseFigures,
+                        results, db_name: str) -> None:
+    """The same announcement to ``--large`` members, one round (said so in the output), fresh workers."""
+    _add_members(app, args.recipients - 1, args.large - args.recipients)
+    print(f"  {args.large:,} members, one round only (the large case: one round, as the issue allows):")
+    large = _run_with_workers(app, redis, env, redis_url, sink, workers_n, worker_class, tmp, 1, args.large,
+                              limit_messages=args.recipients)
+    note = (f"one round; {large.recipients} members; the limit measured on {args.recipients} messages before and "
+            f"after, averaged")
+    _record(results, f"mail.100k.{db_name}", large.ratio, required_target("mail.100k"),
+            f"{large.label}, {large.recipients} members: announcement/limit", note=note)
+    _record(results, f"mail.100k_cost.{db_name}", small.seconds_per_message / large.seconds_per_message,
+            required_target("mail.100k_cost"),
+            f"cost per message, {small.recipients:,} run / {large.recipients:,} run (wall time)",
+            note=f"{small.seconds_per_message * 1e3:.3f} ms vs {large.seconds_per_message * 1e3:.3f} ms a message; "
+                 f"workers' CPU {small.cpu_ms_per_message:.2f} vs {large.cpu_ms_per_message:.2f} ms a message; "
+                 f"normalised by each run's limit: {large.ratio / small.ratio:.2f}")
+    _record(results, f"mail.100k_memory.{db_name}", small.peak_mib / large.peak_mib, 0.9,
+            f"worker peak memory, {small.recipients:,} run / {large.recipients:,} run",
+            note=f"peak RSS (worker + work horse) {small.peak_mib:.0f} MiB vs {large.peak_mib:.0f} MiB")
+    _record(results, f"mail.100k_request_s.{db_name}", statistics.median(large.requests_ms) / 1000, 0.5,
+            f"the request that starts the {large.recipients}-member announcement, seconds", better="lower",
+            unit="s", note=f"the {small.recipients}-member request: {statistics.median(small.requests_ms):.0f} ms")
+
+
+def _add_members(app, first: int, count: int) -> None:
+    from sqlalchemy import insert
+
+    with app.app_context():
+        for start in range(first, first + count, 20_000):
+            db.session.execute(insert(User), [{"email": f"m{n:06d}@members.example", "name": f"m{n}",
+                                               "password_hash": None}
+                                              for n in range(start, min(first + count, start + 20_000))])
+        db.session.commit()
+
+
+def _celery_side_by_side(app, env, sink, tmp, workers_n, args, rq_figures: PhaseFigures, results,
+                         db_name: str) -> None:
+    name, target = f"mail.vs_celery.{db_name}", required_target("mail.vs_celery")
+    if args.no_celery:
+        results.not_measured(name, target, "--no-celery was given")
+        return
+    try:
+        # here, not at the top: Celery is a bench-only requirement, and without it the rest still runs
+        from bench import celery_bench
+    except ImportError as exc:
+        results.not_measured(name, target, f"Celery is not installed ({exc}); make bench installs "
+                                           "requirements-bench.txt")
+        print(f"  Celery: {results.ratios[-1].note}")
+        return
+    celery = celery_bench.run(app, env, sink, tmp, workers_n, args.celery_rounds, args.recipients)
+    _record(results, name, rq_figures.ratio / celery.ratio, target,
+            f"announcement ({rq_figures.label}) / Celery, each against the limit of its own rounds",
+            note=f"msg/s: announcement {rq_figures.rate:.0f}, Celery {celery.rate:.0f}; announcement/limit "
+                 f"{rq_figures.ratio:.2f} ({len(rq_figures.rates)} rounds), Celery/limit "
+                 f"{' '.join(f'{r:.2f}' for r in celery.ratios)} ({len(celery.rates)} round(s))")
 
 
 if __name__ == "__main__":
