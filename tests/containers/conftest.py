@@ -16,7 +16,7 @@ import pytest
 
 from tests.containers.club_client import Client
 from tests.containers.topology import PROJECT_PREFIX, MailSink, Topology, build_image, remove_everything
-from tests.processes import wait_for
+from tests.helpers.processes import wait_for
 
 HERE = Path(__file__).resolve().parent
 ENABLED = os.environ.get("FILMCLUB_CONTAINER_TESTS") == "1"

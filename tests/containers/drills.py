@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from tests.containers.club_client import Client
 from tests.containers.topology import MailSink, Topology, podman
-from tests.processes import wait_for
+from tests.helpers.processes import wait_for
 
 WELCOME = "Welcome to the film club"
 DELIVERY_DEADLINE = 600   # seconds; generous: the machine is shared

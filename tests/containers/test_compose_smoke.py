@@ -5,7 +5,7 @@ import secrets
 
 from tests.containers.club_client import Client
 from tests.containers.topology import podman
-from tests.processes import wait_for
+from tests.helpers.processes import wait_for
 
 APP_SERVICES = ("web", "worker", "scheduler")
 

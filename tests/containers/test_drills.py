@@ -21,7 +21,7 @@ from tests.containers.conftest import add_members
 from tests.containers.drills import (WELCOME, Outcome, SignUps, pending_in, remove_container, settle, subject,
                                      wait_for_all, wait_for_share, welcome_counts)
 from tests.containers.topology import LABEL, podman
-from tests.processes import wait_for
+from tests.helpers.processes import wait_for
 
 MEMBERS = int(os.environ.get("DRILL_MEMBERS", "2000"))
 SIGNUPS = int(os.environ.get("DRILL_SIGNUPS", "40"))

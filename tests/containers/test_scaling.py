@@ -16,7 +16,7 @@ from pathlib import Path
 from tests.containers.conftest import add_members
 from tests.containers.drills import subject, wait_for_all
 from tests.containers.topology import podman
-from tests.processes import wait_for
+from tests.helpers.processes import wait_for
 
 MEMBERS = int(os.environ.get("DRILL_SCALE_MEMBERS", "2000"))   # the 10,000 (README figures): CI's time
 # The capped run's members: DRILL_CAPPED_MEMBERS, or about 30 s worth at the cap.
