@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast test-containers lint bench info lock clean chromium audit wrk
+.PHONY: run test test-fast test-containers lint bench info lock clean chromium audit wrk translations catalogs
 
 # The virtual environment is rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -15,14 +15,29 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-run: $(BIN)/.installed  ## start the whole app (embedded Redis and mail server unless configured)
+run: $(BIN)/.installed translations  ## start the whole app (embedded Redis and mail server unless configured)
 	$(BIN)/python -m deploy.local.stack
 
-test: $(BIN)/.installed-dev chromium lint  ## the import contracts, then the whole test suite (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
+test: $(BIN)/.installed-dev chromium lint translations  ## the import contracts, then the whole test suite (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: $(BIN)/.installed-dev lint  ## the inner loop: the import contracts and every test not marked slow
+test-fast: $(BIN)/.installed-dev lint translations  ## the inner loop: the import contracts and every test not marked slow
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Language catalogs (app/translations/): the .po files are the source (committed); the .mo files are
+# compiled from them (not committed). `make catalogs` extracts the marked strings and merges them into
+# every .po; translate the new entries (app/translations/ko/LC_MESSAGES/messages.po), then `make translations`.
+PO_FILES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+translations: $(MO_FILES)  ## compile the language catalogs (.po -> .mo) that pages, mail and SMS read
+
+app/translations/%/LC_MESSAGES/messages.mo: app/translations/%/LC_MESSAGES/messages.po $(BIN)/.installed
+	$(BIN)/pybabel compile --statistics -d app/translations -l $* -f
+
+catalogs: $(BIN)/.installed  ## extract marked strings into messages.pot and merge them into every language's .po
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k Phrase -k _l -k lazy_gettext --no-location --sort-output \
+	  --project "film club" --copyright-holder "film club" -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 
 lint: $(BIN)/.installed-dev  ## the import contracts in .importlinter (which way imports go; see the README's map)
 	$(BIN)/lint-imports

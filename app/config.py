@@ -155,6 +155,16 @@ def _timezone(value: str) -> str:
     return value
 
 
+LOCALES = ("ko", "en")  # the languages the catalogs under app/translations/ cover; the first is the default
+
+
+def _locale(value: str) -> str:
+    locale = value.strip().lower().replace("_", "-")
+    if locale not in LOCALES:
+        raise ConfigError(f"APP_LOCALE must be one of {', '.join(LOCALES)}, got {value!r}")
+    return locale
+
+
 def _development_secret_key(var: Path) -> str:
     """A development key kept under var/ so sessions survive restarts."""
     path = var / "secret_key"
@@ -263,6 +273,10 @@ class Config:
             REMEMBER_COOKIE_SAMESITE="Lax",
             REMEMBER_COOKIE_SECURE=_bool(env.get("SESSION_COOKIE_SECURE"), default=app_env == "production"),
             WTF_CSRF_TIME_LIMIT=None,
+            # Language of pages, mail and SMS when nothing else decides (app/i18n.py): ko or en.
+            APP_LOCALE=_locale(env.get("APP_LOCALE", "ko")),
+            BABEL_DEFAULT_LOCALE=_locale(env.get("APP_LOCALE", "ko")),
+            BABEL_TRANSLATION_DIRECTORIES=str(ROOT_DIR / "app" / "translations"),
             **accounts_settings(env, app_env, redis_url),
             **security_settings(env, app_env),
         )

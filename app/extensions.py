@@ -1,4 +1,5 @@
 """Extensions, created unbound here and bound to an app in ``create_app``."""
+from flask_babel import Babel
 from flask_caching import Cache
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -19,3 +20,4 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 cache = Cache()
 redis_clients = RedisClients()
+babel = Babel()
