@@ -46,7 +46,20 @@ lint: $(BIN)/.installed-dev  ## the import contracts in .importlinter (which way
 # missing one is installed here; otherwise this says what to install (the browser tests then fail saying the same).
 # BROWSER_TESTS=0 skips the browser tests and this step.
 CHROMIUM := /usr/bin/chromium
-chromium:  ## install Debian's chromium for the browser tests when it is missing (as root), or say what to install
+# Hangul in the screenshots needs a CJK font (Debian's fonts-noto-cjk); without one Korean pages show boxes.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+chromium:  ## install Debian's chromium (and fonts-noto-cjk) for the browser tests when missing (as root), or say what to install
+	@if [ "$(BROWSER_TESTS)" = 0 ] || [ -f $(CJK_FONT) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; then \
+	  echo "make: $(CJK_FONT) is missing: installing Debian's fonts-noto-cjk for Korean in the screenshots"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q -o DPkg::Lock::Timeout=600 fonts-noto-cjk || \
+	  { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 fonts-noto-cjk; } || \
+	  echo "make: could not install fonts-noto-cjk (see apt-get above); Korean screenshots will show boxes" >&2; \
+	else \
+	  echo "make: $(CJK_FONT) is missing: install Debian's fonts-noto-cjk (sudo apt-get install fonts-noto-cjk)" \
+	       "so Korean pages render in the browser journeys' screenshots" >&2; \
+	fi
 	@if [ "$(BROWSER_TESTS)" = 0 ] || [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; then \
 	  echo "make: $(CHROMIUM) is missing: installing Debian's chromium package for the browser tests"; \

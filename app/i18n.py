@@ -11,11 +11,12 @@ in memory. Responses that depend on the language say so (``Vary: Accept-Language
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
 from contextlib import contextmanager
+from typing import Any, Iterator
 
 from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import force_locale, get_locale, gettext
+from flask_login import current_user
 
 from app.config import LOCALES
 from app.extensions import babel
@@ -60,8 +61,6 @@ def select_locale() -> str:
 
 
 def _member_locale() -> str | None:
-    from flask_login import current_user
-
     try:
         return normalise(current_user.locale) if current_user.is_authenticated else None
     except Exception:  # the member could not be loaded (database down): the page still has a language
