@@ -205,3 +205,34 @@ def test_error_pages_speak_korean(app_factory):
     text = page.get_data(as_text=True)
     assert page.status_code == 404 and "페이지를 찾을 수 없습니다" in text and '<html lang="ko">' in text
     assert "Page not found" not in text
+
+
+def test_translation_and_the_time_filter_add_no_database_call_to_a_cached_page(app_factory, make_user):
+    """A cached list page asks the database nothing more in Korean than in English (and nothing at all
+    for an anonymous reader once cached): the language and the times are decided in memory."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    app = app_factory(APP_LOCALE="ko")
+    make_user()
+    author = app.test_client()
+    login(author, "ada@example.com")
+    author.post("/api/posts", json={"title": "제목", "body": "본문"})
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(connection, cursor, statement, *args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    reader = app.test_client()
+    try:
+        for headers in ({}, {"Accept-Language": "en"}):
+            reader.get("/posts/", headers=headers)  # fills the cache
+            statements.clear()
+            page = reader.get("/posts/", headers=headers).get_data(as_text=True)
+            assert "KST" in page and statements == [], (headers, statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
