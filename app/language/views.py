@@ -9,7 +9,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, request, url_for
-from flask_babel import refresh
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -32,12 +31,11 @@ def _safe_next(target: str) -> str:
 @bp.post("/language")
 def choose() -> Response:
     locale = normalise(request.form.get("locale", ""))
-    if locale is None or request.form.get("locale", "").strip().lower() not in LOCALES:
+    if locale is None:
         abort(400, Phrase("choose one of the languages offered: %(languages)s", languages=", ".join(LOCALES)))
     if current_user.is_authenticated and current_user.locale != locale:
         current_user.locale = locale
         db.session.commit()
-    refresh()
     response = redirect(_safe_next(request.form.get("next", "")))
     response.set_cookie(LOCALE_COOKIE, locale, max_age=LOCALE_COOKIE_MAX_AGE, samesite="Lax",
                         secure=request.is_secure, httponly=True)
