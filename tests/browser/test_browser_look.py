@@ -42,7 +42,7 @@ def test_the_phone_header_is_a_menu_that_opens(person, member):
     name = person.page.locator(".member-name")
     assert name.evaluate("e => getComputedStyle(e).textOverflow") == "ellipsis"
     assert name.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
-    person.page.screenshot(path=person.screenshots / "menu-open-390.png", full_page=True)
+    person.page.screenshot(path=person.screenshots / "menu-open-390.png")  # the first screen of a phone
     person.link("Screenings").click()
     expect(person.page.locator("h1")).to_have_text("Upcoming screenings")
     person.look("screenings from the phone menu")
