@@ -47,7 +47,8 @@ chromium:  ## install Debian's chromium for the browser tests when it is missing
 # axe-core (the npm package) checks every page the browser journeys visit for accessibility (tests/helpers/
 # visitor.py). npm fetches the pinned version's tarball once into var/vendor/ (the registry's integrity check,
 # then ours: its SHA-256 below); the tests read it from there and never fetch anything while they run. As root on
-# Debian a missing npm is installed; otherwise this says loudly what to install. BROWSER_TESTS=0 skips it.
+# Debian a missing npm is installed; otherwise this says loudly what to install (the browser tests then fail
+# saying the same, like a missing chromium). BROWSER_TESTS=0 skips it.
 AXE_VERSION := 4.10.3
 AXE_SHA256 := 0f2b4d7dcdf7d1219df8d1959ad68e565f51d14c3f0d88bb71cd59abeb956292
 AXE_DIR := var/vendor/axe-core-$(AXE_VERSION)
@@ -60,9 +61,9 @@ axe:  ## vendor axe-core $(AXE_VERSION) from npm into var/vendor/ for the browse
 	    apt-get install -y -q -o DPkg::Lock::Timeout=600 npm || \
 	    { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 npm; }; \
 	  fi; \
-	  command -v npm >/dev/null || { echo "make: ERROR: npm is missing: install Debian's npm package" \
-	    "(sudo apt-get install npm) so that axe-core can be vendored for the browser tests," \
-	    "or skip them with BROWSER_TESTS=0" >&2; exit 1; }; \
+	  command -v npm >/dev/null || { echo "make: WARNING: npm is missing: install Debian's npm package" \
+	    "(sudo apt-get install npm) so that axe-core can be vendored; until then the browser tests fail" \
+	    "saying so (or skip them with BROWSER_TESTS=0)" >&2; exit 0; }; \
 	fi; \
 	mkdir -p var/vendor && cd var/vendor && rm -rf package axe-core-$(AXE_VERSION).tgz && \
 	npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
