@@ -17,6 +17,8 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "app" / "templates"
 ALLOWED = re.compile(r"&\w+;|&#\d+;|[·←→—–:;,.()!?%/#|*+=\-\[\]'\"]|\d+")
 READ_ATTRIBUTES = re.compile(r'\b(?:placeholder|title|alt|aria-label)="([^"{]*[A-Za-z][^"{]*)"')
 TRANSLATING_CALLS = {"_", "gettext", "ngettext"}
+# A CSS class name added by an expression (' field-error'): not words.
+CSS_CLASSES = re.compile(r"^['\"]\s*[a-z]+(?:-[a-z]+)+\s*['\"]$")
 
 
 def _environment() -> Environment:
@@ -69,7 +71,8 @@ def template_problems(source: str) -> list[str]:
             calls.append(previous_name)
         elif token == "rparen" and calls:
             calls.pop()
-        elif token == "string" and " " in value.strip() and re.search(r"[A-Za-z]{2}", value):
+        elif token == "string" and " " in value.strip() and re.search(r"[A-Za-z]{2}", value) \
+                and not CSS_CLASSES.match(value):
             if not (calls and calls[-1] in TRANSLATING_CALLS):
                 problems.append(f"string {value!r}")
         previous_name = value if token == "name" else None
@@ -93,3 +96,4 @@ def test_the_scanner_finds_unmarked_text_literals_and_attributes():
     assert template_problems('<p>{{ _("Hello there") }} · {{ ngettext("%(num)s seat", "%(num)s seats", n) }}</p>') == []
     assert template_problems("{% trans %}Hello {{ name }}{% endtrans %} &larr; 2026") == []
     assert template_problems("{{ url_for('posts.index') }} {{ 'a' if x else 'b' }}") == []
+    assert template_problems("<div class=\"field{{ ' field-error' if f.errors }}\">") == []  # a CSS class

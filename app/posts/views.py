@@ -74,6 +74,17 @@ def edit(post_id: int) -> Response | str:
     return render_template("posts/form.html", form=form, heading=_("Edit post"))
 
 
+@bp.get("/<int:post_id>/delete")
+@login_required
+def confirm_delete(post_id: int) -> str:
+    """The step before deleting: the post's page links here, and only this page's button deletes.
+
+    A page, not a JavaScript dialog, so it works without JavaScript and cannot be skipped by a stray tap.
+    """
+    post = _own_post(post_id)
+    return render_template("posts/confirm_delete.html", post=post, delete_form=DeleteForm())
+
+
 @bp.post("/<int:post_id>/delete")
 @login_required
 def delete(post_id: int) -> Response:

@@ -19,9 +19,13 @@ class SMSMessage:
     to: str    # E.164
     body: str
     key: str   # the delivery's idempotency key, for logs and provider-side de-duplication
+    type: str | None = None  # "SMS" or "LMS" by the body's EUC-KR bytes (app.sms_text.fit); None: the provider's guess
 
 
 class SMSBackend(Protocol):
+    # The longest body (EUC-KR bytes) the provider takes; app.sms_text.fit cuts to it.
+    max_bytes: int
+
     def send(self, message: SMSMessage) -> str: ...
 
 
