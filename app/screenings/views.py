@@ -123,7 +123,7 @@ def cancel_rsvp(screening_id: int) -> Response:
 
 
 @bp.get("/<int:screening_id>/cancel")
-@admin_required("only the club's admins can cancel a screening")
+@admin_required(N_("only the club's admins can cancel a screening"))
 def confirm_cancel(screening_id: int) -> Response | str:
     """The step before cancelling a screening (every RSVP and reminder goes with it): a page, no JavaScript."""
     screening = db.session.get(Screening, screening_id) or abort(404)
