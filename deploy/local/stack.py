@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from app.exceptions import ConfigError
 from deploy.local.redis_password import embedded_redis_config, embedded_redis_password, write_services_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,18 +187,16 @@ def say(message: str) -> None:
     print(f"stack | {message}", flush=True)
 
 
-def read_env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
 class Stack:
     def __init__(self) -> None:
-        from app.config import services_env_file, var_dir
+        from app.config import Config, services_env_file, var_dir
 
         self.env = dict(os.environ)
         self.var = var_dir(self.env)  # FILMCLUB_VAR_DIR, else the repository's var/
         self.services_env = services_env_file(self.env)
         self.env.setdefault("APP_ENV", "development")
+        # Checked before anything starts: a bad variable is one line naming it and exit 2 (main).
+        self.config = Config.from_env(self.env)
         self.env["PYTHONUNBUFFERED"] = "1"
         self.services: list[Process] = []   # redis, mail: stopped last
         self.app_processes: list[Process] = []
@@ -210,7 +209,7 @@ class Stack:
         self.services_env.parent.mkdir(parents=True, exist_ok=True)
         services_env: dict[str, str] = {}
         if not self.env.get("REDIS_URL"):
-            port = int(read_env("EMBEDDED_REDIS_PORT", "0")) or free_port()
+            port = self.config.EMBEDDED_REDIS_PORT or free_port()
             if port_in_use(port):
                 raise SystemExit(f"stack | EMBEDDED_REDIS_PORT {port} is in use by something else; choose another")
             from deploy.local.redis_server import find_redis_binary
@@ -224,7 +223,7 @@ class Stack:
             ], self.env, COLOURS[0], death_signal=signal.SIGTERM))
             services_env["REDIS_URL"] = f"redis://:{password}@127.0.0.1:{port}/0"
         if not self.env.get("MAIL_SERVER"):
-            port = int(read_env("DEV_MAIL_PORT", "0")) or free_port()
+            port = self.config.DEV_MAIL_PORT or free_port()
             mail_dir = self.env.get("DEV_MAIL_DIR") or str(self.var / "mail")
             self.services.append(Process("mail", [
                 str(BIN / "python"), "-m", "deploy.local.mail_catcher", "--port", str(port), "--dir", mail_dir,
@@ -261,8 +260,7 @@ class Stack:
     # -- the app's processes -------------------------------------------------------
     def start_app(self) -> None:
         redis_url = self.env["REDIS_URL"]
-        port = self.env.get("PORT", "5000")
-        workers = int(self.env.get("WORKERS") or os.cpu_count() or 1)
+        port, workers = self.config.PORT, self.config.WORKERS
         self.app_processes.append(Process("web", web_server_args(port, self.env), self.env, COLOURS[2],
                                           death_signal=signal.SIGTERM))  # the master stops its workers
         for n in range(1, workers + 1):
@@ -278,7 +276,7 @@ class Stack:
         say(f"health         http://127.0.0.1:{port}/healthz    metrics: http://127.0.0.1:{port}/metrics")
         if "DEV_MAIL_DIR" in self.env:
             say(f"caught mail    http://127.0.0.1:{port}/dev/mail")
-        if self.env.get("SMS_BACKEND", "console") == "console":
+        if self.config.SMS_BACKEND == "console":
             say(f"text messages  http://127.0.0.1:{port}/dev/sms   (console SMS backend, kept under var/sms)")
         say("queues         make info   (rq info; the URL with its password is in var/run/services.env)")
         say("Ctrl-C stops everything")
@@ -301,7 +299,7 @@ class Stack:
             return
         self.stopping.set()
         say("stopping: web, scheduler and workers first (workers finish their current job)")
-        timeout = float(self.env.get("STOP_TIMEOUT", "30"))
+        timeout = self.config.STOP_TIMEOUT
         self._stop_group(self.app_processes, timeout)
         self._stop_group(self.services, 10)
         say("stopped")
@@ -349,7 +347,11 @@ class Stack:
 
 def main() -> int:
     _load_prctl()
-    stack = Stack()
+    try:
+        stack = Stack()
+    except ConfigError as exc:
+        print(f"stack | {exc}", file=sys.stderr)
+        return 2
     stop_requested = threading.Event()
 
     def request_stop(signum, frame) -> None:
