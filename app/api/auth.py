@@ -10,7 +10,7 @@ from app.api.account_schemas import MessageOut
 from app.api.errors import APIError, parse_json
 from app.api.openapi import operation
 from app.api.schemas import (AuthAnswer, LoginRequest, PasswordChange, PasswordResetConfirm, PasswordResetRequest,
-                             SignupRequest)
+                             SignupRequest, UserOut)
 from app.extensions import db
 from app.members import limits, passwords, service, sessions, verification
 from app.members.contact import mask_phone, normalise_email
@@ -22,10 +22,8 @@ PHONE_TAKEN = ("this mobile number is verified on another account: a number belo
 
 
 def user_json(user: User) -> dict:
-    return {"id": user.id, "email": user.email, "name": user.name, "is_admin": user.is_admin,
-            "phone": user.phone, "notification_channel": user.notification_channel,
-            "email_verified": user.email_verified, "phone_verified": user.phone_verified,
-            "is_verified": user.is_verified}
+    """The member as the API shows them: ``UserOut`` is the one shape (and the document's schema)."""
+    return UserOut.model_validate(user, from_attributes=True).model_dump(mode="json")
 
 
 def code_sent_message(user: User, channel: str) -> str:
