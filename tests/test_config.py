@@ -86,6 +86,7 @@ def test_every_setting_is_documented_in_env_example_and_every_documented_variabl
     assert set(Config.from_env({"APP_ENV": "testing"}).as_dict()) >= settings - {"DATABASE_URL"}
 
 
+@pytest.mark.slow  # starts `flask` and the `make run` launcher as processes
 def test_bad_values_stop_flask_and_make_run_with_one_line_not_a_traceback(tmp_path):
     env = {**os.environ, "APP_ENV": "development", "PORT": "eighty", "FILMCLUB_VAR_DIR": str(tmp_path)}
     for command in ([str(ROOT_DIR / ".venv" / "bin" / "flask"), "routes"], [sys.executable, "-m", "deploy.local.stack"]):

@@ -28,8 +28,8 @@ def create_announcement() -> tuple[Response, int, dict]:
     data = parse_json(AnnouncementCreate)
     announcement = service.create_announcement(current_user, data.subject, data.body)
     url = f"/api/announcements/{announcement.id}"
-    body = {"id": announcement.id, "recipient_count": announcement.recipient_count, "status_url": url}
-    return jsonify(body), 202, {"Location": url}
+    body = AnnouncementAccepted(id=announcement.id, recipient_count=announcement.recipient_count, status_url=url)
+    return jsonify(body.model_dump(mode="json")), 202, {"Location": url}
 
 
 @bp.post("/announcements/<int:announcement_id>/retry-failed")
@@ -43,7 +43,8 @@ def retry_failed(announcement_id: int) -> tuple[Response, int, dict]:
         raise APIError(404, f"no announcement with id {announcement_id}")
     retried = service.retry_failed(announcement_id)
     url = f"/api/announcements/{announcement_id}"
-    return jsonify({"id": announcement_id, "retried": retried, "status_url": url}), 202, {"Location": url}
+    body = AnnouncementRetried(id=announcement_id, retried=retried, status_url=url)
+    return jsonify(body.model_dump(mode="json")), 202, {"Location": url}
 
 
 @bp.get("/announcements/<int:announcement_id>")

@@ -9,13 +9,14 @@ from flask_login import current_user, login_required
 from app.api import bp
 from app.api.errors import APIError, parse_json
 from app.api.openapi import CACHE_HEADER, LOCATION_HEADER, operation
-from app.api.schemas import PostCreate, PostOut, PostPage, PostUpdate
+from app.api.schemas import PostCreate, PostUpdate
 from app.cache.versioned import CacheResult
 from app.extensions import db
 from app.members.access import verified_required
 from app.models.post import Post
 from app.posts import service
 from app.posts.queries import MAX_PAGE, cached_list_page, cached_post_detail, read_page
+from app.posts.schemas import PostOut, PostPage, post_json
 
 
 _HIT_HEADERS = (("Content-Type", "application/json"), ("X-Cache", "HIT"))
@@ -70,7 +71,7 @@ def _own_post(post_id: int) -> Post:
 def create_post() -> tuple[Response, int, dict]:
     data = parse_json(PostCreate)
     post = service.create_post(current_user, data.title, data.body)
-    return jsonify(post.to_dict()), 201, {"Location": f"/api/posts/{post.id}"}
+    return jsonify(post_json(post)), 201, {"Location": f"/api/posts/{post.id}"}
 
 
 @bp.patch("/posts/<int:post_id>")
@@ -82,7 +83,7 @@ def update_post(post_id: int) -> Response:
     post = _own_post(post_id)
     data = parse_json(PostUpdate)
     service.update_post(post, title=data.title, body=data.body)
-    return jsonify(post.to_dict())
+    return jsonify(post_json(post))
 
 
 @bp.delete("/posts/<int:post_id>")
