@@ -87,7 +87,7 @@ def _check_deliveries() -> tuple[str, str]:
     if not overdue.count:
         return "ok", ""
     return "degraded", (f"overdue: {overdue.count} deliveries due and unsent for more than "
-                        f"{current_app.config.get('DELIVERY_OVERDUE_SECONDS', 600)} s; the oldest was due "
+                        f"{current_app.config['DELIVERY_OVERDUE_SECONDS']} s; the oldest was due "
                         f"{overdue.oldest_seconds:.0f} s ago")
 
 

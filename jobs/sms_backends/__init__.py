@@ -38,12 +38,12 @@ def classify_http(status: int, detail: str, what: str) -> SMSError:
 
 
 def backend_from_config(config: Mapping) -> SMSBackend:
-    name = config.get("SMS_BACKEND", "")
+    name = config["SMS_BACKEND"]
     if name == "console":
         # Loaded when chosen: each backend imports this module's base classes.
         from jobs.sms_backends.console import ConsoleBackend
 
-        return ConsoleBackend(config.get("DEV_SMS_DIR", ""))
+        return ConsoleBackend(config["DEV_SMS_DIR"])
     if name == "twilio":
         # Loaded when chosen: each backend imports this module's base classes.
         from jobs.sms_backends.twilio import TwilioBackend

@@ -48,8 +48,8 @@ class SolapiBackend:
 
     @classmethod
     def from_config(cls, config: Mapping) -> "SolapiBackend":
-        return cls(config.get("SOLAPI_API_KEY", ""), config.get("SOLAPI_API_SECRET", ""),
-                   config.get("SMS_SENDER", ""), config["SOLAPI_API_BASE"],
+        return cls(config["SOLAPI_API_KEY"], config["SOLAPI_API_SECRET"],
+                   config["SMS_SENDER"], config["SOLAPI_API_BASE"],
                    float(config["SMS_TIMEOUT"]))
 
     def payload(self, message: SMSMessage) -> dict:

@@ -48,9 +48,8 @@ class TwilioBackend:
 
     @classmethod
     def from_config(cls, config: Mapping) -> "TwilioBackend":
-        return cls(config.get("TWILIO_ACCOUNT_SID", ""), config.get("TWILIO_AUTH_TOKEN", ""),
-                   config.get("SMS_SENDER", ""), float(config["SMS_TIMEOUT"]),
-                   config.get("TWILIO_API_BASE", ""))
+        return cls(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
+                   config["SMS_SENDER"], float(config["SMS_TIMEOUT"]), config["TWILIO_API_BASE"])
 
     def send(self, message: SMSMessage) -> str:
         # A messaging service SID (MG...) goes in its own field; a number or sender id in From.
