@@ -13,6 +13,7 @@ from app.config import ROOT_DIR, Config
 from app.db_sqlite import configure_sqlite
 # ``cache`` would be shadowed by the ``app.cache`` package once it is imported: named apart here.
 from app.extensions import cache as flask_cache, csrf, db, login_manager, migrate, redis_clients
+from app.light_requests import LightSessionInterface
 from app.posts.cache import init_post_cache
 from app.security import init_security
 
@@ -45,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_sqlite(db.engine)  # WAL + busy timeout: workers and web write one file
     migrate.init_app(app, db, directory=str(ROOT_DIR / "app" / "migrations"))
+    app.session_interface = LightSessionInterface()  # a request without a session pays for none
     login_manager.init_app(app)
     csrf.init_app(app)
     redis_clients.init_app(app)
