@@ -70,6 +70,17 @@ def _int_list(name: str, value: str | None, default: list[int]) -> list[int]:
     return numbers
 
 
+CACHE_INVALIDATIONS = ("auto", "tracking", "channel")  # the first is the default
+
+
+def _choice(name: str, value: str | None, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (case-insensitive); unset or empty is the first."""
+    chosen = (value or "").strip().lower() or choices[0]
+    if chosen not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return chosen
+
+
 def _rate(name: str, value: str | None) -> float | None:
     """A sending rate in messages per second: unset or empty means no cap; otherwise above 0."""
     if value is None or value.strip() == "":
@@ -307,6 +318,8 @@ def accounts_settings(env: Mapping[str, str], app_env: str, redis_url: str) -> d
         "SOLAPI_API_KEY": env.get("SOLAPI_API_KEY", ""),
         "SOLAPI_API_SECRET": env.get("SOLAPI_API_SECRET", ""),
         "SOLAPI_API_BASE": env.get("SOLAPI_API_BASE", "") or "https://api.solapi.com",
+        # How web processes learn that their copies of cache entries are stale (app/cache/versioned.py).
+        "CACHE_INVALIDATION": _choice("CACHE_INVALIDATION", env.get("CACHE_INVALIDATION"), CACHE_INVALIDATIONS),
     }
     for provider in SOCIAL_PROVIDERS:
         prefix = provider.upper()
