@@ -46,10 +46,11 @@ def page_language() -> str:
     """The page's language: the ``locale`` cookie, else the best match of ``Accept-Language``
     among ``PAGE_LANGUAGES``, else ``APP_LOCALE`` (``ko`` when unset). The language selector
     (Flask-Babel) must answer the same for an anonymous reader: wire both to one function."""
-    chosen = request.cookies.get(LANGUAGE_COOKIE, "").strip().lower()[:2]
+    cookies = request.cookies  # (``in`` first: a MultiDict's ``get`` raises and catches when absent)
+    chosen = cookies[LANGUAGE_COOKIE].strip().lower()[:2] if LANGUAGE_COOKIE in cookies else ""
     if chosen in PAGE_LANGUAGES:
         return chosen
-    if "Accept-Language" in request.headers:
+    if request.environ.get("HTTP_ACCEPT_LANGUAGE"):  # (``in request.headers`` raises and catches when absent)
         best = request.accept_languages.best_match(PAGE_LANGUAGES)
         if best:
             return best
