@@ -47,7 +47,8 @@ def page_language() -> str:
     among ``PAGE_LANGUAGES``, else ``APP_LOCALE`` (``ko`` when unset). The language selector
     (Flask-Babel) must answer the same for an anonymous reader: wire both to one function."""
     cookies = request.cookies  # (``in`` first: a MultiDict's ``get`` raises and catches when absent)
-    chosen = cookies[LANGUAGE_COOKIE].strip().lower()[:2] if LANGUAGE_COOKIE in cookies else ""
+    raw = cookies[LANGUAGE_COOKIE] if LANGUAGE_COOKIE in cookies else ""
+    chosen = raw.strip().lower().replace("_", "-").split("-", 1)[0]  # "en-US" -> "en"; "kor" is no language
     if chosen in PAGE_LANGUAGES:
         return chosen
     if request.environ.get("HTTP_ACCEPT_LANGUAGE"):  # (``in request.headers`` raises and catches when absent)

@@ -160,3 +160,16 @@ def test_a_page_that_makes_a_csrf_token_for_anonymous_readers_is_not_stored(app,
     assert second.headers["X-Cache"] == "MISS"
     assert html_fields(redis_server) == []
     assert any("not cached" in r.message for r in caplog.records)
+
+
+def test_page_variant_reads_the_language_as_the_language_switch_writes_it(app):
+    from app.page_cache import page_variant
+
+    cases = [({"Cookie": "locale=en_US"}, ("en",)), ({"Cookie": "locale=kor", "Accept-Language": "en"}, ("en",)),
+             ({"Accept-Language": "de, en;q=0.5"}, ("en",)), ({"Accept-Language": "de"}, ("ko",)), ({}, ("ko",))]
+    for headers, variant in cases:
+        with app.test_request_context("/posts/", headers=headers):
+            assert page_variant() == variant, headers
+    app.config["APP_LOCALE"] = "en"
+    with app.test_request_context("/posts/"):
+        assert page_variant() == ("en",)
