@@ -59,8 +59,10 @@ def page_language() -> str:
 
 
 def page_variant() -> tuple[str, ...]:
-    """Everything besides the URL's own arguments that changes an anonymous page's bytes."""
-    return (page_language(),)
+    """Everything besides the route's own values that may change an anonymous page's bytes: the
+    language, and the query string as sent (a template that links back to ``request.full_path``
+    must not get another spelling's bytes; ``cached_page`` stores only queries of known arguments)."""
+    return (page_language(), request.query_string.decode("latin-1"))
 
 
 def anonymous_reader() -> bool:
@@ -81,11 +83,18 @@ def _rendered_for_one_visitor() -> bool:
             or (session is not None and session.modified))
 
 
-def cached_page(cache: VersionedCache, namespace: str, name: str, render: Callable[[], bytes | None]) -> Response | None:
+def cached_page(cache: VersionedCache, namespace: str, name: str, render: Callable[[], bytes | None],
+                known_args: tuple[str, ...] = ()) -> Response | None:
     """The anonymous page ``name`` of ``namespace``: from the cache, else ``render()`` stored.
 
     ``render()`` returns the page's bytes, or None when there is no page (a post that does not exist:
-    nothing is stored, and the caller answers 404). Returns None then too."""
+    nothing is stored, and the caller answers 404). Returns None then too. A query with arguments
+    other than ``known_args`` (each once) is rendered and not stored: the query string is part of
+    the key, and nobody may fill the cache by adding ``?x=1``, ``?x=2``... to a page."""
+    args = request.args
+    if any(key not in known_args or len(args.getlist(key)) > 1 for key in args):
+        value = render()
+        return _page_response(value, hit=False) if value else None
     field = "html:" + ":".join((*page_variant(), name))
 
     def compute() -> bytes:
@@ -101,9 +110,8 @@ def cached_page(cache: VersionedCache, namespace: str, name: str, render: Callab
         return bool(value)
 
     result: CacheResult = cache.get_or_compute(namespace, field, compute, keep=keep)
-    if not result.value:
-        return None
-    response = Response(result.value, mimetype="text/html")
-    response.headers["X-Cache"] = "HIT" if result.hit else "MISS"
-    response.headers["Vary"] = VARY
-    return response
+    return _page_response(result.value, result.hit) if result.value else None
+
+
+def _page_response(value: bytes, hit: bool) -> Response:
+    return Response(value, mimetype="text/html", headers={"X-Cache": "HIT" if hit else "MISS", "Vary": VARY})

@@ -36,7 +36,7 @@ def test_an_anonymous_reader_gets_the_stored_page(app, make_user, redis_server):
     assert second.headers["Vary"] == "Cookie, Accept-Language"
     assert "Set-Cookie" not in second.headers and "csrf_token" not in second.get_data(as_text=True)
     assert second.mimetype == "text/html"
-    assert html_fields(redis_server) == ["html:ko:list:1:20"]
+    assert html_fields(redis_server) == ["html:ko::list:1:20"]
 
 
 def test_each_language_has_its_own_page(app, make_user, redis_server):
@@ -48,7 +48,7 @@ def test_each_language_has_its_own_page(app, make_user, redis_server):
     chooser = app.test_client()
     chooser.set_cookie("locale", "en")
     assert chooser.get("/posts/", headers={"Accept-Language": "ko"}).headers["X-Cache"] == "HIT"  # cookie first
-    assert html_fields(redis_server) == ["html:en:list:1:20", "html:ko:list:1:20"]
+    assert html_fields(redis_server) == ["html:en::list:1:20", "html:ko::list:1:20"]
 
 
 def test_a_change_drops_the_pages_with_the_json(app, make_user):
@@ -165,11 +165,29 @@ def test_a_page_that_makes_a_csrf_token_for_anonymous_readers_is_not_stored(app,
 def test_page_variant_reads_the_language_as_the_language_switch_writes_it(app):
     from app.page_cache import page_variant
 
-    cases = [({"Cookie": "locale=en_US"}, ("en",)), ({"Cookie": "locale=kor", "Accept-Language": "en"}, ("en",)),
-             ({"Accept-Language": "de, en;q=0.5"}, ("en",)), ({"Accept-Language": "de"}, ("ko",)), ({}, ("ko",))]
-    for headers, variant in cases:
-        with app.test_request_context("/posts/", headers=headers):
-            assert page_variant() == variant, headers
+    cases = [({"Cookie": "locale=en_US"}, "en"), ({"Cookie": "locale=kor", "Accept-Language": "en"}, "en"),
+             ({"Accept-Language": "de, en;q=0.5"}, "en"), ({"Accept-Language": "de"}, "ko"), ({}, "ko")]
+    for headers, language in cases:
+        with app.test_request_context("/posts/?page=2", headers=headers):
+            assert page_variant() == (language, "page=2"), headers
     app.config["APP_LOCALE"] = "en"
     with app.test_request_context("/posts/"):
-        assert page_variant() == ("en",)
+        assert page_variant() == ("en", "")
+
+
+def test_unknown_query_arguments_are_answered_but_never_stored(app, make_user, redis_server):
+    _, post_id = publish(app, make_user)
+    reader = app.test_client()
+    for path in ("/posts/?utm=1", "/posts/?page=1&page=1", f"/posts/{post_id}?x=1"):
+        assert [reader.get(path).headers["X-Cache"] for _ in range(2)] == ["MISS", "MISS"], path
+    assert reader.get("/posts/?page=1&per_page=20").headers["X-Cache"] == "MISS"
+    assert reader.get("/posts/?page=1&per_page=20").headers["X-Cache"] == "HIT"
+    assert html_fields(redis_server) == ["html:ko:page=1&per_page=20:list:1:20"]
+    assert html_fields(redis_server, f"post:{post_id}") == []
+
+
+def test_an_anonymous_post_page_starts_no_session(app, make_user):
+    _, post_id = publish(app, make_user)
+    page = app.test_client().get(f"/posts/{post_id}")
+    assert page.status_code == 200 and "Set-Cookie" not in page.headers
+    assert "csrf_token" not in page.get_data(as_text=True) and "Delete" not in page.get_data(as_text=True)

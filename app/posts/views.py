@@ -32,7 +32,7 @@ def index() -> Response:
     page, per_page = read_page(request.args)
     if anonymous_reader():
         return cached_page(post_cache(), LISTS_NAMESPACE, f"list:{page}:{per_page}",
-                           lambda: _list_html(page, per_page).encode())
+                           lambda: _list_html(page, per_page).encode(), known_args=("page", "per_page"))
     result = cached_list_page(page, per_page)
     return _render_cached(result, "posts/list.html", data=json.loads(result.value))
 
