@@ -39,7 +39,6 @@ LANGUAGE_COOKIE = "locale"
 VARY = "Cookie, Accept-Language"
 # Session keys that make a page someone's own: Flask-Login's member, and flashed messages.
 _PERSONAL_SESSION_KEYS = ("_user_id", "_flashes")
-_warned: set[str] = set()
 
 
 def page_language() -> str:
@@ -102,8 +101,9 @@ def cached_page(cache: VersionedCache, namespace: str, name: str, render: Callab
 
     def keep(value: bytes) -> bool:
         if value and _rendered_for_one_visitor():
-            if name not in _warned:
-                _warned.add(name)
+            warned = current_app.extensions.setdefault("page_cache_warned", set())  # once per app and page
+            if name not in warned:
+                warned.add(name)
                 log.warning("page %s holds a CSRF token or session data for anonymous readers: it is not "
                             "cached (render per-visitor parts for members only)", name)
             return False

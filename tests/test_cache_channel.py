@@ -85,10 +85,11 @@ def test_readers_racing_a_writer_never_see_an_old_title_after_the_write_returned
         client = app.test_client()
         while not stop.is_set():
             done = returned["n"]  # the last write that had returned before this read began
-            title = client.get(f"/api/posts/{post_id}").get_json()["title"]
+            response = client.get(f"/api/posts/{post_id}")
+            title = response.get_json()["title"]
             number = int(title.split()[-1]) if title.startswith("Title") else -1
             if number < done:
-                stale.append((done, title))
+                stale.append((done, title, response.headers["X-Cache"]))
 
     readers = [threading.Thread(target=read) for _ in range(3)]
     for thread in readers:

@@ -12,8 +12,10 @@ tracking: a non-blocking look at the subscriber socket, no round trip.
 Why it is as safe as tracking, the same argument: the process subscribes (and Redis confirms)
 before it reads any token, so every invalidation after that read is delivered to it; Redis writes
 the message to the subscriber's socket in the same event-loop pass in which it answers the
-``PUBLISH``, so by the time the writer's request answers, the message is in every process's socket
-buffer, and the next hit drains it first. Any doubt drops every token known: a broken or
+``PUBLISH``, and the writer sends one more command (a PING) that Redis reads only after that pass:
+by the time the writer's request answers, the message is in every process's socket buffer, and
+the next hit drains it first (``tests/test_cache_channel.py``: readers in three threads racing a
+writer). Any doubt drops every token known: a broken or
 reconnected subscription, a fork, a PING that gets no PONG.
 
 What tracking saw and a channel does not: a token that expires, is evicted or flushed. An entry's

@@ -256,6 +256,13 @@ class VersionedCache:
         so no reader serves an old copy after the writer's request has answered."""
         try:
             self.client.publish(self.channel, invalidation_message(generation_keys))
+            # Redis writes a reply and the messages it causes in one pass over its clients, but a busy
+            # machine can pause it between the two writes: the writer would have its answer before a
+            # reader's socket has the message (seen under load: a few ms of old copies after a write
+            # returned). A command sent after the reply is read only once that pass is over, so its
+            # answer means every message (this PUBLISH's, and the tracking pushes of the transaction
+            # before it) is in every process's socket. One round trip per invalidation; none per hit.
+            self.client.ping()
         except RedisError as exc:
             log.warning("cache invalidation could not be announced on %s: %s", self.channel, exc)
 
