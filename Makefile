@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast test-containers lint bench info lock clean chromium audit wrk
+.PHONY: run test test-fast test-containers lint bench info lock clean chromium audit wrk axe
 
 # The virtual environment is rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -18,11 +18,17 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
 run: $(BIN)/.installed  ## start the whole app (embedded Redis and mail server unless configured)
 	$(BIN)/python -m deploy.local.stack
 
-test: $(BIN)/.installed-dev chromium lint  ## the import contracts, then the whole test suite (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
+test: $(BIN)/.installed-dev chromium axe lint  ## the import contracts, then the whole test suite (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-fast: $(BIN)/.installed-dev lint  ## the inner loop: the import contracts and every test not marked slow
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+# The inner loop spreads the tests over the cores (pytest-xdist): each test process starts its own
+# redis-server and SMTP server on free ports, gives each test its own SQLite file and, with
+# TEST_DATABASE_URL, creates a PostgreSQL database of its own. Four processes, not one per core: the tests
+# wait on Redis, SMTP, workers and timers more than they compute (on 2 busy cores: 4m25s with 4, 6m30s with
+# 2, 17m in one). TEST_PROCESSES=auto is one per core, TEST_PROCESSES=1 runs them in one process.
+TEST_PROCESSES ?= 4
+test-fast: $(BIN)/.installed-dev lint  ## the inner loop: the import contracts and every test not marked slow, on every core
+	$(BIN)/python -m pytest -m "not slow" -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed-dev  ## the import contracts in .importlinter (which way imports go; see the README's map)
 	$(BIN)/lint-imports
@@ -43,6 +49,33 @@ chromium:  ## install Debian's chromium for the browser tests when it is missing
 	  echo "make: $(CHROMIUM) is missing: install Debian's chromium package (sudo apt-get install chromium)" \
 	       "for the browser tests, or skip them with BROWSER_TESTS=0" >&2; \
 	fi
+
+# axe-core (the npm package) checks every page the browser journeys visit for accessibility (tests/helpers/
+# visitor.py). npm fetches the pinned version's tarball once into var/vendor/ (the registry's integrity check,
+# then ours: its SHA-256 below); the tests read it from there and never fetch anything while they run. As root on
+# Debian a missing npm is installed; otherwise this says loudly what to install (the browser tests then fail
+# saying the same, like a missing chromium). BROWSER_TESTS=0 skips it.
+AXE_VERSION := 4.10.3
+AXE_SHA256 := 0f2b4d7dcdf7d1219df8d1959ad68e565f51d14c3f0d88bb71cd59abeb956292
+AXE_DIR := var/vendor/axe-core-$(AXE_VERSION)
+axe:  ## vendor axe-core $(AXE_VERSION) from npm into var/vendor/ for the browser tests' accessibility checks
+	@if [ "$(BROWSER_TESTS)" = 0 ] || [ -f $(AXE_DIR)/axe.min.js ]; then exit 0; fi; \
+	if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; then \
+	    echo "make: npm is missing: installing Debian's npm package to fetch axe-core for the browser tests"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q -o DPkg::Lock::Timeout=600 npm || \
+	    { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 npm; }; \
+	  fi; \
+	  command -v npm >/dev/null || { echo "make: WARNING: npm is missing: install Debian's npm package" \
+	    "(sudo apt-get install npm) so that axe-core can be vendored; until then the browser tests fail" \
+	    "saying so (or skip them with BROWSER_TESTS=0)" >&2; exit 0; }; \
+	fi; \
+	mkdir -p var/vendor && cd var/vendor && rm -rf package axe-core-$(AXE_VERSION).tgz && \
+	npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && \
+	echo "$(AXE_SHA256)  axe-core-$(AXE_VERSION).tgz" | sha256sum -c --quiet && \
+	tar xzf axe-core-$(AXE_VERSION).tgz && rm -rf axe-core-$(AXE_VERSION) && mv package axe-core-$(AXE_VERSION) && \
+	rm axe-core-$(AXE_VERSION).tgz && echo "make: axe-core $(AXE_VERSION) vendored in $(AXE_DIR)"
 
 $(BIN)/.installed-containers: $(BIN)/.installed-dev requirements-containers.txt
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-containers.txt -c constraints.txt

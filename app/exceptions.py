@@ -7,6 +7,7 @@ service raises the same error whether a page, the API or a command called it.
 """
 from __future__ import annotations
 
+from click import ClickException
 from redis.exceptions import RedisError
 
 # Reasons a request is refused; app.error_pages.STATUS_FOR maps each to its status code.
@@ -89,8 +90,12 @@ class ScreeningError(Refused):
 
 # -- Configuration and Redis (app.config, app.redis_clients, app.redis_checks, app.cache) ----------------
 
-class ConfigError(FilmClubError, RuntimeError):
-    """The environment does not describe a runnable configuration."""
+class ConfigError(FilmClubError, ClickException, RuntimeError):
+    """The environment does not describe a runnable configuration.
+
+    Also a ``click.ClickException``: a ``flask`` command that builds the app with a bad variable
+    exits 1 with ``Error: PORT must be a whole number, got 'eighty'``, not a traceback.
+    """
 
 
 class RedisNotConfigured(FilmClubError, RuntimeError):

@@ -21,14 +21,14 @@ import pytest
 import yaml
 from redis import Redis
 from app.safe_jobs import JSONJob, JSONQueue
+from deploy import procfile
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
 
 # --with-scheduler: rq's scheduler puts Retry(interval=...) jobs back on their queues.
-WORKER_ARGS = ["rq", "worker", "--url", "$REDIS_URL", "--worker-class", "jobs.worker.AppSimpleWorker",
-               "--with-scheduler", "--name", "NAME", "high", "default", "low"]
+WORKER_ARGS = ["NAME" if arg == "$WORKER_NAME" else arg for arg in procfile.load()["worker"]]  # the process table
 SCHEDULER_ARGS = ["python", "-m", "scheduler", "--url", "$REDIS_URL", "--interval", "1"]
 WORKER_STOP_SECONDS = 600  # longer than the longest job: the same in every launcher
 
@@ -222,8 +222,9 @@ def test_compose_app_services_run_entrypoint_roles_with_settings_the_app_knows(c
 
 
 def test_every_setting_the_app_reads_is_documented_in_env_example():
-    read = set(re.findall(r'env\.get\("([A-Z_]+)"', (ROOT / "app" / "config.py").read_text()))
-    assert read - env_example_names() == set()
+    from app.config import Settings
+
+    assert set(Settings.model_fields) - env_example_names() == set()
 
 
 def test_dockerfile_is_multi_stage_and_runs_as_a_non_root_user():

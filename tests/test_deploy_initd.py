@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -24,6 +25,7 @@ from rq import Worker
 
 from app.safe_jobs import JSONJob, JSONQueue
 from deploy.local.redis_server import find_redis_binary, free_port
+from tests.helpers.process_table import drift
 
 ROOT = Path(__file__).resolve().parent.parent
 INITD = ROOT / "deploy" / "init.d"
@@ -357,6 +359,10 @@ def test_commands_are_the_apps_process_commands(initd, redis_url):
     web = initd.run("filmclub-web", "commands", check=True).stdout.split()
     assert web[1:6] == [f"{BIN}/gunicorn", "--config", f"{ROOT}/deploy/gunicorn.conf.py", "--bind", "127.0.0.1:8000"]
     assert web[-1] == "app:create_app\\(\\)"
+    # The same commands as the process table (Procfile): program, options and arguments.
+    assert drift("worker", shlex.split(worker[0])[1:]) == []
+    assert drift("scheduler", shlex.split(" ".join(scheduler))[1:]) == []
+    assert drift("web", shlex.split(" ".join(web))[1:]) == []
 
 
 def test_every_script_has_an_lsb_header_and_a_usage_message(initd):

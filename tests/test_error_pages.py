@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers.web import csrf_token, login
 
-LAYOUT = '<header>'                       # the site's header with its navigation
+LAYOUT = '<header'                       # the site's header with its navigation
 HOME_LINK = 'href="/posts/"'               # "Go to the film club's posts"
 DEVELOPER_WORDS = ["The requested URL was not found on the server", "The CSRF token", "Traceback",
                    "The method is not allowed", "POST /api/", "/api/auth", "current_password", "starts_at",

@@ -40,7 +40,10 @@ def test_signed_in_author_creates_edits_and_deletes_through_forms(client, make_u
     client.post(f"{post_url}/edit", data={"title": "Edited", "body": "Hello", "csrf_token": csrf_token(edit)})
     assert "Edited" in client.get(post_url).get_data(as_text=True)
     detail = client.get(post_url).get_data(as_text=True)
-    client.post(f"{post_url}/delete", data={"csrf_token": csrf_token(detail)})
+    assert f'href="{post_url}/delete"' in detail  # the post's page asks first: a link to the confirmation step
+    confirm = client.get(f"{post_url}/delete").get_data(as_text=True)
+    assert "Edited" in client.get(post_url).get_data(as_text=True)  # looking at the step deletes nothing
+    client.post(f"{post_url}/delete", data={"csrf_token": csrf_token(confirm)})
     assert client.get(post_url).status_code == 404
 
 

@@ -64,7 +64,7 @@ def finished(connection: Redis, job_id: str) -> bool:
 
 def test_worker_and_its_scheduler_process_ride_out_an_outage_and_log_it_once(outage_app, queue_redis,
                                                                              processes, connection):
-    worker = processes.worker(process_env(outage_app), extra_args=("--with-scheduler",))
+    worker = processes.worker(process_env(outage_app))  # the table's worker: --with-scheduler
     wait_for(lambda: Worker.all(connection=connection), message=lambda: f"the worker:\n{processes.log(worker)}")
     [scheduler_process] = wait_for(lambda: children_of(worker.pid), message="its --with-scheduler process")
 
@@ -92,7 +92,7 @@ def test_worker_and_its_scheduler_process_ride_out_an_outage_and_log_it_once(out
 
 
 def test_a_worker_stopped_during_an_outage_exits_cleanly(outage_app, queue_redis, processes, connection):
-    worker = processes.worker(process_env(outage_app), extra_args=("--with-scheduler",))
+    worker = processes.worker(process_env(outage_app))  # the table's worker: --with-scheduler
     wait_for(lambda: Worker.all(connection=connection), message=lambda: f"the worker:\n{processes.log(worker)}")
     [scheduler_process] = wait_for(lambda: children_of(worker.pid), message="its --with-scheduler process")
     queue_redis.stop()
@@ -106,7 +106,7 @@ def test_a_worker_stopped_during_an_outage_exits_cleanly(outage_app, queue_redis
 def test_rq_scheduler_process_dies_with_a_killed_worker_and_releases_its_locks(outage_app, processes,
                                                                               connection):
     """rq 2.12 forks an RQScheduler loop for --with-scheduler; its own stays behind a SIGKILLed worker."""
-    worker = processes.worker(process_env(outage_app), extra_args=("--with-scheduler",))
+    worker = processes.worker(process_env(outage_app))  # the table's worker: --with-scheduler
     [scheduler_process] = wait_for(lambda: children_of(worker.pid), message=lambda: f"the worker's scheduler "
                                    f"process:\n{processes.log(worker)}")
     wait_for(lambda: connection.exists("rq:scheduler-lock:default"), message="the scheduler lock")

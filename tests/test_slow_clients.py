@@ -37,7 +37,8 @@ def test_every_launcher_uses_the_shared_gthread_settings():
     settings = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
     assert issubclass(import_string(settings["worker_class"]), ThreadWorker)  # gthread, draining on stop
     assert SLOW_CLIENTS < settings["threads"] <= 256  # bounded, and more than the clients the test holds
-    for path, needle in [("deploy/local/stack.py", '"--config", str(GUNICORN_CONFIG)'),
+    for path, needle in [("Procfile", "web: gunicorn --config deploy/gunicorn.conf.py"),
+                         ("deploy/local/stack.py", 'procfile.command("web"'),
                          ("deploy/init.d/filmclub-web", '--config "$FILMCLUB_HOME/deploy/gunicorn.conf.py"'),
                          ("deploy/systemd/filmclub-web.service", "--config /opt/filmclub/deploy/gunicorn.conf.py"),
                          ("deploy/supervisor/filmclub.conf", "gunicorn --config deploy/gunicorn.conf.py"),

@@ -47,7 +47,7 @@ def solapi_backend(fake, **kwargs) -> SolapiBackend:
 
 def test_twilio_sdk_sends_through_the_configured_base_url(twilio):
     answer = twilio_backend(twilio).send(MESSAGE)
-    assert answer.startswith("twilio SM") and answer.endswith("queued")
+    assert answer.startswith("twilio SM") and answer.endswith("queued, 1 segment")
     assert twilio.requests == [{"To": "+821012345678", "From": "+15005550006", "Body": MESSAGE.body}]
 
 

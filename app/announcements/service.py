@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, cast, func, literal, select, update
 
+from app.announcements.schemas import AnnouncementCounts, AnnouncementFailure, AnnouncementOut
 from app.extensions import db
 from app.models.announcement import Announcement
 from app.models.delivery import FAILED, PENDING, SENDING, SENT, Delivery
 from app.models.types import utcnow
 from app.models.user import User
 from app.outbox import LOW, enqueue_after_commit, insert_deliveries
+from app.posts.schemas import AuthorOut
 
 KIND = "announcement"
 FAN_OUT = "jobs.announcements.fan_out"
@@ -76,10 +78,6 @@ class Progress:
     def percent(self) -> float:
         return 100.0 if not self.total else round(100.0 * (self.sent + self.failed) / self.total, 1)
 
-    def as_dict(self) -> dict:
-        return {"total": self.total, "queued": self.queued, "sending": self.sending, "sent": self.sent,
-                "failed": self.failed, "done": self.done, "percent": self.percent}
-
 
 def progress(announcement_id: int) -> Progress:
     """Counts by status from the delivery rows (one indexed GROUP BY)."""
@@ -122,15 +120,14 @@ def recent_announcements(limit: int = 50) -> list[Announcement]:
 
 
 def announcement_json(announcement: Announcement, counts: Progress) -> dict:
+    """The announcement in ``AnnouncementOut``'s shape, with its progress and its failed deliveries."""
     author = announcement.author
-    return {
-        "id": announcement.id,
-        "subject": announcement.subject,
-        "body": announcement.body,
-        "author": {"id": author.id, "name": author.name} if author else None,
-        "created_at": announcement.created_at.isoformat(),
-        "recipient_count": announcement.recipient_count,
-        "counts": counts.as_dict(),
-        "failures": [{"recipient": d.recipient, "attempts": d.attempts, "reason": d.last_error}
-                     for d in failed_deliveries(announcement.id)] if counts.failed else [],
-    }
+    return AnnouncementOut(
+        id=announcement.id, subject=announcement.subject, body=announcement.body,
+        author=AuthorOut(id=author.id, name=author.name) if author else None,
+        created_at=announcement.created_at, recipient_count=announcement.recipient_count,
+        counts=AnnouncementCounts(total=counts.total, queued=counts.queued, sending=counts.sending, sent=counts.sent,
+                                  failed=counts.failed, done=counts.done, percent=counts.percent),
+        failures=[AnnouncementFailure(recipient=d.recipient, attempts=d.attempts, reason=d.last_error)
+                  for d in failed_deliveries(announcement.id)] if counts.failed else [],
+    ).model_dump(mode="json")

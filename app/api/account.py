@@ -12,9 +12,11 @@ from flask import Response, jsonify
 from flask_login import current_user, login_required
 
 from app.api import bp
-from app.api.account_schemas import AccountUpdate, ResendRequest, VerifyRequest
+from app.api.account_schemas import AccountUpdate, MessageOut, ResendRequest, VerifyRequest
 from app.api.auth import user_json
 from app.api.errors import APIError, parse_json
+from app.api.openapi import operation
+from app.api.schemas import AuthAnswer
 from app.error_pages import status_for
 from app.members import limits, settings, verification
 from app.members.contact import normalise_email
@@ -30,6 +32,10 @@ RESEND_ANSWER = "if an account with this email needs verifying, a new code is on
 
 
 @bp.post("/auth/verify")
+@operation("Enter a verification code; the same 400 for a wrong, expired, used or foreign code and for an "
+           "unknown email, except that after the fifth wrong try on a member's code the 400 says it is void "
+           "(ask for a new one); 409 if another member verified this phone number first", response=MessageOut,
+           description="Verified", body=VerifyRequest, errors=(400, 409, 422, 429))
 def verify() -> Response:
     limits.enforce_address("RATELIMIT_VERIFY", "verify")
     data = parse_json(VerifyRequest)
@@ -46,6 +52,10 @@ def verify() -> Response:
 
 
 @bp.post("/auth/verify/resend")
+@operation("Send a new code (to the member's notification channel unless channel is given); 202 whether or "
+           "not the account exists; 429 with Retry-After within the per-email limit or the cooldown (one "
+           "request counts once)", status=202, response=MessageOut, description="Accepted", body=ResendRequest,
+           errors=(400, 422, 429))
 def resend_code() -> tuple[Response, int]:
     limits.enforce_address("RATELIMIT_SIGNUP", "resend")
     data = parse_json(ResendRequest)
@@ -55,12 +65,16 @@ def resend_code() -> tuple[Response, int]:
 
 
 @bp.get("/account")
+@operation("Your account settings", response=AuthAnswer, description="You", errors=(401,), signed_in=True)
 @login_required
 def get_account() -> Response:
     return jsonify({"user": user_json(current_user)})
 
 
 @bp.patch("/account")
+@operation("Change email or phone (each sends a code and needs re-verification; current_password required) "
+           "or the notification channel (only to a verified contact)", response=AuthAnswer, description="Changed",
+           body=AccountUpdate, errors=(400, 401, 403, 409, 422, 429), signed_in=True)
 @login_required
 def update_account() -> Response:
     data = parse_json(AccountUpdate)

@@ -6,9 +6,11 @@ from flask_login import current_user, login_required
 from sqlalchemy.exc import IntegrityError
 
 from app.api import bp
+from app.api.account_schemas import MessageOut
 from app.api.errors import APIError, parse_json
-from app.api.schemas import (LoginRequest, PasswordChange, PasswordResetConfirm, PasswordResetRequest,
-                             SignupRequest)
+from app.api.openapi import operation
+from app.api.schemas import (AuthAnswer, LoginRequest, PasswordChange, PasswordResetConfirm, PasswordResetRequest,
+                             SignupRequest, UserOut)
 from app.extensions import db
 from app.members import limits, passwords, service, sessions, verification
 from app.members.contact import mask_phone, normalise_email
@@ -20,10 +22,8 @@ PHONE_TAKEN = ("this mobile number is verified on another account: a number belo
 
 
 def user_json(user: User) -> dict:
-    return {"id": user.id, "email": user.email, "name": user.name, "is_admin": user.is_admin,
-            "phone": user.phone, "notification_channel": user.notification_channel,
-            "email_verified": user.email_verified, "phone_verified": user.phone_verified,
-            "is_verified": user.is_verified}
+    """The member as the API shows them: ``UserOut`` is the one shape (and the document's schema)."""
+    return UserOut.model_validate(user, from_attributes=True).model_dump(mode="json")
 
 
 def code_sent_message(user: User, channel: str) -> str:
@@ -33,6 +33,9 @@ def code_sent_message(user: User, channel: str) -> str:
 
 
 @bp.post("/auth/signup")
+@operation("Create an account (signs you in; a welcome email and a verification code on the chosen channel "
+           "are sent by workers). Until verified the member cannot post or RSVP.", status=201, response=AuthAnswer,
+           description="Created and signed in", body=SignupRequest, errors=(400, 409, 422, 429))
 def signup() -> tuple[Response, int]:
     limits.enforce_address("RATELIMIT_SIGNUP", "signup")
     data = parse_json(SignupRequest)
@@ -55,6 +58,8 @@ def signup() -> tuple[Response, int]:
 
 
 @bp.post("/auth/login")
+@operation("Sign in; sets the session cookie (rate-limited per address and per account)", response=AuthAnswer,
+           description="Signed in", body=LoginRequest, errors=(400, 401, 422, 429))
 def login() -> Response:
     limits.enforce_address("RATELIMIT_LOGIN", "login")
     data = parse_json(LoginRequest)
@@ -66,12 +71,15 @@ def login() -> Response:
 
 
 @bp.post("/auth/logout")
+@operation("Sign out", status=204, description="Signed out")
 def logout() -> tuple[str, int]:
     sessions.sign_out()
     return "", 204
 
 
 @bp.post("/auth/logout-everywhere")
+@operation("Sign out on every device: every session of the member ends, this one included", status=204,
+           description="Every session ended", errors=(401,), signed_in=True)
 @login_required
 def logout_everywhere() -> tuple[str, int]:
     """End every session of the member (other browsers, copied cookies), this one included."""
@@ -80,6 +88,7 @@ def logout_everywhere() -> tuple[str, int]:
 
 
 @bp.get("/auth/me")
+@operation("The signed-in member", response=AuthAnswer, description="You", errors=(401,), signed_in=True)
 @login_required
 def me() -> Response:
     return jsonify({"user": user_json(current_user)})
@@ -90,6 +99,9 @@ RESET_REQUESTED = ("if an account has this email address, a link to choose a new
 
 
 @bp.post("/auth/password")
+@operation("Change the password (the current one required; not a common password); the member's other "
+           "sessions end, this one goes on", response=MessageOut, description="Changed", body=PasswordChange,
+           errors=(400, 401, 403, 422, 429), signed_in=True)
 @login_required
 def change_password() -> Response:
     """A new password (the current one required); the member's other sessions end, this one stays."""
@@ -100,6 +112,10 @@ def change_password() -> Response:
 
 
 @bp.post("/auth/password-reset")
+@operation("Mail a single-use link (valid 30 minutes) to choose a new password; 202 whether or not the "
+           "address has an account", status=202, response=MessageOut,
+           description="Accepted: a link is on its way if the account exists", body=PasswordResetRequest,
+           errors=(400, 422, 429))
 def password_reset() -> tuple[Response, int]:
     """202 whether or not the address has an account: the answer must not tell who is a member."""
     limits.enforce_address("RATELIMIT_SIGNUP", "password-reset")
@@ -109,6 +125,9 @@ def password_reset() -> tuple[Response, int]:
 
 
 @bp.post("/auth/password-reset/confirm")
+@operation("Set a new password with the token from the reset link; every session of the member ends and "
+           "this one is signed in", response=AuthAnswer, description="Changed and signed in",
+           body=PasswordResetConfirm, errors=(400, 422, 429))
 def password_reset_confirm() -> Response:
     """Set the password from a reset link's token; every session of the member ends, and this one starts."""
     limits.enforce_address("RATELIMIT_VERIFY", "password-reset-confirm")

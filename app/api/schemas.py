@@ -1,7 +1,6 @@
 """API input and output schemas (pydantic): validation and the OpenAPI document."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import (AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints, ValidationInfo,
@@ -11,6 +10,9 @@ from app.members.contact import normalise_phone
 from app.members.password_rules import MAX_LENGTH, MIN_LENGTH, password_problem, refuse_common
 from app.models.announcement import BODY_MAX_LENGTH as ANNOUNCEMENT_BODY_MAX, SUBJECT_MAX_LENGTH
 from app.models.post import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
+from app.announcements.schemas import (AnnouncementAccepted, AnnouncementCounts, AnnouncementFailure,  # noqa: F401
+                                       AnnouncementOut, AnnouncementRetried)  # (the answers' shapes live with their feature)
+from app.posts.schemas import AuthorOut, PostOut, PostPage  # noqa: F401
 from app.text_rules import DISPLAY_NAME, MULTI_LINE, SINGLE_LINE
 
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_LENGTH), *SINGLE_LINE]
@@ -81,28 +83,6 @@ class PasswordResetConfirm(Strict):
     password: NewPassword
 
 
-class AuthorOut(BaseModel):
-    id: int
-    name: str
-
-
-class PostOut(BaseModel):
-    id: int
-    title: str
-    body: str
-    author: AuthorOut
-    created_at: datetime
-    updated_at: datetime
-
-
-class PostPage(BaseModel):
-    items: list[PostOut]
-    page: int
-    per_page: int
-    pages: int
-    total: int
-
-
 class UserOut(BaseModel):
     id: int
     email: str
@@ -137,42 +117,3 @@ class ErrorOut(BaseModel):
 class AnnouncementCreate(Strict):
     subject: Annotated[str, Field(min_length=1, max_length=SUBJECT_MAX_LENGTH), *SINGLE_LINE]
     body: Annotated[str, Field(min_length=1, max_length=ANNOUNCEMENT_BODY_MAX), *MULTI_LINE]
-
-
-class AnnouncementCounts(BaseModel):
-    total: int
-    queued: int = Field(description="not sent yet (waiting, or being sent right now)")
-    sending: int = Field(description="claimed by a worker at this moment (part of queued)")
-    sent: int
-    failed: int
-    done: bool
-    percent: float
-
-
-class AnnouncementFailure(BaseModel):
-    recipient: str
-    attempts: int
-    reason: str | None = Field(description="the real reason: the server's answer or what was wrong with the message")
-
-
-class AnnouncementOut(BaseModel):
-    id: int
-    subject: str
-    body: str
-    author: AuthorOut | None
-    created_at: datetime
-    recipient_count: int
-    counts: AnnouncementCounts
-    failures: list[AnnouncementFailure] = Field(default_factory=list, description="failed deliveries (first 200)")
-
-
-class AnnouncementRetried(BaseModel):
-    id: int
-    retried: int = Field(description="failed deliveries put back in the queue")
-    status_url: str
-
-
-class AnnouncementAccepted(BaseModel):
-    id: int
-    recipient_count: int
-    status_url: str

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from app.api import bp
 from app.api.errors import APIError, parse_json
-from app.api.screening_schemas import ScreeningCreate, ScreeningUpdate
+from app.api.openapi import LOCATION_HEADER, operation
+from app.api.screening_schemas import ScreeningCreate, ScreeningList, ScreeningOut, ScreeningUpdate
 from app.error_pages import status_for
 from app.extensions import db
 from app.members.access import admin_required, require_verified
@@ -35,6 +36,7 @@ def _service_call(fn, *args, **kwargs):
 
 
 @bp.get("/screenings")
+@operation("Upcoming screenings", response=ScreeningList, description="Upcoming, soonest first")
 def list_screenings() -> Response:
     screenings = db.session.scalars(
         select(Screening).where(Screening.status == ACTIVE, Screening.starts_at > utcnow())
@@ -43,11 +45,14 @@ def list_screenings() -> Response:
 
 
 @bp.get("/screenings/<int:screening_id>")
+@operation("One screening", response=ScreeningOut, description="It", errors=(404,))
 def get_screening(screening_id: int) -> Response:
     return jsonify(service.to_dict(_screening(screening_id), current_user))
 
 
 @bp.post("/screenings")
+@operation("Create a screening (admins)", status=201, response=ScreeningOut, description="Created; reminders scheduled",
+           body=ScreeningCreate, errors=(400, 401, 403, 422), signed_in=True, headers=LOCATION_HEADER)
 @admin_required(ADMINS_ONLY)
 def create_screening() -> tuple[Response, int, dict]:
     data = parse_json(ScreeningCreate)
@@ -56,6 +61,8 @@ def create_screening() -> tuple[Response, int, dict]:
 
 
 @bp.patch("/screenings/<int:screening_id>")
+@operation("Change or move a screening (admins); pending reminders move with it", response=ScreeningOut,
+           description="Changed", body=ScreeningUpdate, errors=(400, 401, 403, 404, 409, 422), signed_in=True)
 @admin_required(ADMINS_ONLY)
 def update_screening(screening_id: int) -> Response:
     screening = _screening(screening_id)
@@ -65,6 +72,8 @@ def update_screening(screening_id: int) -> Response:
 
 
 @bp.delete("/screenings/<int:screening_id>")
+@operation("Cancel a screening (admins); its reminders are cancelled", status=204, description="Cancelled",
+           errors=(401, 403, 404), signed_in=True)
 @admin_required(ADMINS_ONLY)
 def cancel_screening(screening_id: int) -> tuple[str, int]:
     _service_call(service.cancel_screening, _screening(screening_id))
@@ -72,6 +81,8 @@ def cancel_screening(screening_id: int) -> tuple[str, int]:
 
 
 @bp.post("/screenings/<int:screening_id>/rsvp")
+@operation("RSVP; reminders follow by your preferred channel", status=201, response=ScreeningOut,
+           description="Seat taken", errors=(401, 403, 404, 409), signed_in=True)
 @login_required
 def rsvp(screening_id: int) -> tuple[Response, int]:
     require_verified(api_message="verify your account before you RSVP")
@@ -81,6 +92,8 @@ def rsvp(screening_id: int) -> tuple[Response, int]:
 
 
 @bp.delete("/screenings/<int:screening_id>/rsvp")
+@operation("Cancel your RSVP and its reminders", status=204, description="Cancelled", errors=(401, 404),
+           signed_in=True)
 @login_required
 def cancel_rsvp(screening_id: int) -> tuple[str, int]:
     _service_call(service.cancel_rsvp, current_user, _screening(screening_id))

@@ -39,5 +39,5 @@ class JSONRedisCache(RedisCache):
     @classmethod
     def factory(cls, app: Flask, config: dict[str, Any], args: list[Any], kwargs: dict[str, Any]) -> "JSONRedisCache":
         client = make_cache_redis(config["CACHE_REDIS_URL"], config["CACHE_REDIS_TIMEOUT"],
-                                  tls_ca_file=config.get("REDIS_TLS_CA_FILE", ""))
+                                  tls_ca_file=config["REDIS_TLS_CA_FILE"])
         return cls(client, key_prefix=config["CACHE_KEY_PREFIX"], **kwargs)

@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Annotated
 
+from pydantic import PlainSerializer
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
+
+# A timestamp in an API answer: Python's ISO form (``2026-12-01T10:00:00+00:00``), as the API always
+# wrote it (pydantic alone would write ``Z``).
+IsoDatetime = Annotated[datetime, PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json")]
 
 
 def utcnow() -> datetime:

@@ -17,6 +17,7 @@ from app.exceptions import BadQuery
 from app.extensions import db
 from app.models.post import Post
 from app.posts.cache import LISTS_NAMESPACE, detail_namespace, post_cache
+from app.posts.schemas import post_json
 
 
 def _dumps(value: object) -> bytes:
@@ -30,7 +31,7 @@ def list_page_bytes(page: int, per_page: int) -> bytes:
         .limit(per_page).offset((page - 1) * per_page)
     ).unique().all()
     return _dumps({
-        "items": [post.to_dict() for post in posts],
+        "items": [post_json(post) for post in posts],
         "page": page,
         "per_page": per_page,
         "pages": math.ceil(total / per_page) if total else 0,
@@ -41,7 +42,7 @@ def list_page_bytes(page: int, per_page: int) -> bytes:
 def post_detail_bytes(post_id: int) -> bytes:
     """The post as JSON, or ``null`` when there is none (answered, never cached: see below)."""
     post = db.session.get(Post, post_id)
-    return _dumps(post.to_dict() if post is not None else None)
+    return _dumps(post_json(post) if post is not None else None)
 
 
 def cached_list_page(page: int, per_page: int) -> CacheResult:

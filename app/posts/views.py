@@ -50,16 +50,15 @@ def detail(post_id: int) -> Response:
     post = json.loads(result.value)
     if post is None:
         abort(404)
-    own = current_user.is_authenticated and current_user.id == post["author"]["id"]  # as the template asks
-    return _render_cached(result, "posts/detail.html", post=post, delete_form=DeleteForm() if own else None)
+    return _render_cached(result, "posts/detail.html", post=post)  # deleting asks on its own page
 
 
 def _detail_html(post_id: int) -> bytes | None:
     post = json.loads(cached_post_detail(post_id).value)
     if post is None:
         return None
-    # No delete form: only the author sees it, and making one makes a CSRF token (a session) for the reader.
-    return render_template("posts/detail.html", post=post, delete_form=None).encode()
+    # No form in it (deleting asks on its own page): a form would make a CSRF token, a session, for each reader.
+    return render_template("posts/detail.html", post=post).encode()
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -92,6 +91,17 @@ def edit(post_id: int) -> Response | str:
         flash("Post updated.", "success")
         return redirect(url_for("posts.detail", post_id=post.id))
     return render_template("posts/form.html", form=form, heading="Edit post")
+
+
+@bp.get("/<int:post_id>/delete")
+@login_required
+def confirm_delete(post_id: int) -> str:
+    """The step before deleting: the post's page links here, and only this page's button deletes.
+
+    A page, not a JavaScript dialog, so it works without JavaScript and cannot be skipped by a stray tap.
+    """
+    post = _own_post(post_id)
+    return render_template("posts/confirm_delete.html", post=post, delete_form=DeleteForm())
 
 
 @bp.post("/<int:post_id>/delete")

@@ -12,6 +12,7 @@ from app.models.screening import ACTIVE, CANCELLED, Rsvp, Screening
 from app.models.types import utcnow
 from app.models.user import User
 from app.screenings import reminders
+from app.screenings.schemas import ScreeningOut
 
 
 def rsvp_count(screening_id: int) -> int:
@@ -109,15 +110,14 @@ def cancel_rsvp(user: User, screening: Screening) -> None:
 
 
 def to_dict(screening: Screening, user: User | None = None) -> dict:
+    """The screening in ``ScreeningOut``'s shape (``you_rsvped`` only for a signed-in member)."""
     taken = rsvp_count(screening.id)
-    data = {
-        "id": screening.id, "title": screening.title, "film": screening.film,
-        "starts_at": screening.starts_at.isoformat(), "place": screening.place,
-        "capacity": screening.capacity, "status": screening.status,
-        "rsvp_count": taken, "seats_left": max(screening.capacity - taken, 0),
-    }
+    extra = {}
     if user is not None and user.is_authenticated:
-        data["you_rsvped"] = db.session.scalar(
+        extra["you_rsvped"] = db.session.scalar(
             select(func.count()).select_from(Rsvp)
             .where(Rsvp.screening_id == screening.id, Rsvp.user_id == user.id)) == 1
-    return data
+    return ScreeningOut(id=screening.id, title=screening.title, film=screening.film, starts_at=screening.starts_at,
+                        place=screening.place, capacity=screening.capacity, status=screening.status,
+                        rsvp_count=taken, seats_left=max(screening.capacity - taken, 0),
+                        **extra).model_dump(mode="json", exclude_unset=True)

@@ -119,6 +119,17 @@ def cancel_rsvp(screening_id: int) -> Response:
     return _act(screening_id, lambda s: service.cancel_rsvp(current_user, s), "Your RSVP is cancelled.")
 
 
+@bp.get("/<int:screening_id>/cancel")
+@admin_required("only the club's admins can cancel a screening")
+def confirm_cancel(screening_id: int) -> Response | str:
+    """The step before cancelling a screening (every RSVP and reminder goes with it): a page, no JavaScript."""
+    screening = db.session.get(Screening, screening_id) or abort(404)
+    if screening.is_cancelled:
+        return redirect(url_for("screenings.detail", screening_id=screening_id))
+    return render_template("screenings/confirm_cancel.html", screening=screening,
+                           info=service.to_dict(screening, current_user), zone=_zone(), form=ActionForm())
+
+
 @bp.post("/<int:screening_id>/cancel")
 @admin_required("only the club's admins can cancel a screening")
 def cancel(screening_id: int) -> Response:

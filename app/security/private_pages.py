@@ -37,7 +37,7 @@ def _guard_private_pages() -> None:
 
 
 def metrics_allowed() -> bool:
-    token = current_app.config.get("METRICS_TOKEN", "")
+    token = current_app.config["METRICS_TOKEN"]
     if not token:
         return current_app.config.get("APP_ENV") != "production"
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")

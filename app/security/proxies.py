@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def init_proxies(app: Flask) -> None:
-    hops = app.config.get("TRUSTED_PROXIES", 0)
+    hops = app.config["TRUSTED_PROXIES"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     if app.config.get("APP_ENV") == "production" and not app.config.get("EXTERNAL_URL"):

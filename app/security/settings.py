@@ -1,4 +1,4 @@
-"""Settings of the request-path protections, read by ``app.config.Config.from_env``.
+"""Settings of the request-path protections, declared in ``app.config.Settings``.
 
 * ``TRUSTED_PROXIES`` (0): how many reverse proxies stand in front and set
   ``X-Forwarded-For/-Proto/-Host/-Port`` (``app.security.proxies``). 0 trusts none.
@@ -12,29 +12,16 @@
 """
 from __future__ import annotations
 
-from typing import Mapping
 from urllib.parse import urlsplit
 
-from app.exceptions import ConfigError
 
-
-def security_settings(env: Mapping[str, str], app_env: str) -> dict[str, object]:
-
-    raw_proxies = env.get("TRUSTED_PROXIES", "") or "0"
-    if not (raw_proxies.isascii() and raw_proxies.isdigit()) or int(raw_proxies) > 5:
-        raise ConfigError(f"TRUSTED_PROXIES must be a number of proxies from 0 to 5, got {raw_proxies!r}")
-    settings: dict[str, object] = {
-        "TRUSTED_PROXIES": int(raw_proxies),
-        "EXTERNAL_URL": "",
-        "METRICS_TOKEN": env.get("METRICS_TOKEN", ""),
-    }
-    external = env.get("EXTERNAL_URL", "").strip().rstrip("/")
+def check_external_url(value: str) -> str:
+    """``EXTERNAL_URL`` as an origin without a trailing slash; anything more than an origin is refused."""
+    external = value.strip().rstrip("/")
     if external:
         parts = urlsplit(external)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query \
                 or parts.fragment or "@" in parts.netloc:
-            raise ConfigError(f"EXTERNAL_URL must be the site's origin, like https://club.example.org, "
-                              f"got {external!r}")
-        settings.update(EXTERNAL_URL=f"{parts.scheme}://{parts.netloc}", SERVER_NAME=parts.netloc,
-                        PREFERRED_URL_SCHEME=parts.scheme)
-    return settings
+            raise ValueError("must be the site's origin, like https://club.example.org")
+        external = f"{parts.scheme}://{parts.netloc}"
+    return external

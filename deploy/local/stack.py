@@ -32,11 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from app.exceptions import ConfigError
+from deploy import procfile
 from deploy.local.redis_password import embedded_redis_config, embedded_redis_password, write_services_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"  # shared by every launcher (gthread)
+
 COLOURS = ["36", "33", "35", "32", "34", "31", "96", "93"]
 _PR_SET_PDEATHSIG = 1
 RESTART_FIRST_DELAY = 1.0    # seconds before a dead process starts again
@@ -176,28 +178,24 @@ def web_server_args(port: int | str, env: dict[str, str], app_spec: str = "app:c
     number of threads), one worker per core unless WEB_CONCURRENCY says otherwise.
     """
     workers = env.get("WEB_CONCURRENCY") or str(os.cpu_count() or 1)
-    return [
-        str(BIN / "gunicorn"), "--config", str(GUNICORN_CONFIG), "--bind", f"127.0.0.1:{port}",
-        "--workers", workers, "--graceful-timeout", "20", app_spec,
-    ]
+    gunicorn, *args, _ = procfile.command("web", WEB_BIND=f"127.0.0.1:{port}")
+    return [str(BIN / gunicorn), *args, "--workers", workers, "--graceful-timeout", "20", app_spec]
 
 
 def say(message: str) -> None:
     print(f"stack | {message}", flush=True)
 
 
-def read_env(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
 class Stack:
     def __init__(self) -> None:
-        from app.config import services_env_file, var_dir
+        from app.config import Config, services_env_file, var_dir
 
         self.env = dict(os.environ)
         self.var = var_dir(self.env)  # FILMCLUB_VAR_DIR, else the repository's var/
         self.services_env = services_env_file(self.env)
         self.env.setdefault("APP_ENV", "development")
+        # Checked before anything starts: a bad variable is one line naming it and exit 2 (main).
+        self.config = Config.from_env(self.env)
         self.env["PYTHONUNBUFFERED"] = "1"
         self.services: list[Process] = []   # redis, mail: stopped last
         self.app_processes: list[Process] = []
@@ -210,25 +208,25 @@ class Stack:
         self.services_env.parent.mkdir(parents=True, exist_ok=True)
         services_env: dict[str, str] = {}
         if not self.env.get("REDIS_URL"):
-            port = int(read_env("EMBEDDED_REDIS_PORT", "0")) or free_port()
+            port = self.config.EMBEDDED_REDIS_PORT or free_port()
             if port_in_use(port):
                 raise SystemExit(f"stack | EMBEDDED_REDIS_PORT {port} is in use by something else; choose another")
             from deploy.local.redis_server import find_redis_binary
 
             redis_dir = self.var / "redis"
             password = embedded_redis_password(redis_dir)
+            # The password is in a config file, the first argument (never on a command line `ps` shows).
+            _, *args = procfile.command("redis", REDIS_PORT=port, REDIS_DIR=redis_dir)
             self.services.append(Process("redis", [
-                find_redis_binary(), str(embedded_redis_config(redis_dir, password)),
-                "--bind", "127.0.0.1", "--port", str(port), "--dir", str(redis_dir),
-                "--appendonly", "yes", "--save", "", "--maxmemory-policy", "noeviction", "--protected-mode", "yes",
+                find_redis_binary(), str(embedded_redis_config(redis_dir, password)), *args, "--protected-mode", "yes",
             ], self.env, COLOURS[0], death_signal=signal.SIGTERM))
             services_env["REDIS_URL"] = f"redis://:{password}@127.0.0.1:{port}/0"
         if not self.env.get("MAIL_SERVER"):
-            port = int(read_env("DEV_MAIL_PORT", "0")) or free_port()
+            port = self.config.DEV_MAIL_PORT or free_port()
             mail_dir = self.env.get("DEV_MAIL_DIR") or str(self.var / "mail")
-            self.services.append(Process("mail", [
-                str(BIN / "python"), "-m", "deploy.local.mail_catcher", "--port", str(port), "--dir", mail_dir,
-            ], self.env, COLOURS[1], death_signal=signal.SIGTERM))
+            python, *args = procfile.command("mail", MAIL_PORT=port, MAIL_DIR=mail_dir)
+            self.services.append(Process("mail", [str(BIN / python), *args], self.env, COLOURS[1],
+                                         death_signal=signal.SIGTERM))
             services_env.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port), DEV_MAIL_DIR=mail_dir)
         self.env.update(services_env)
         write_services_env(self.services_env, services_env)  # 0600: it holds the Redis password
@@ -261,16 +259,14 @@ class Stack:
     # -- the app's processes -------------------------------------------------------
     def start_app(self) -> None:
         redis_url = self.env["REDIS_URL"]
-        port = self.env.get("PORT", "5000")
-        workers = int(self.env.get("WORKERS") or os.cpu_count() or 1)
+        port, workers = self.config.PORT, self.config.WORKERS
         self.app_processes.append(Process("web", web_server_args(port, self.env), self.env, COLOURS[2],
                                           death_signal=signal.SIGTERM))  # the master stops its workers
         for n in range(1, workers + 1):
             self.app_processes.append(Process(f"worker.{n}", functools.partial(self.worker_args, redis_url, n),
                                               self.env, COLOURS[(2 + n) % len(COLOURS)]))
-        self.app_processes.append(Process("scheduler", [
-            str(BIN / "python"), "-m", "scheduler", "--url", redis_url, "--interval", "1",
-        ], self.env, COLOURS[7]))
+        python, *args = procfile.command("scheduler", REDIS_URL=redis_url, SCHEDULER_INTERVAL=1)
+        self.app_processes.append(Process("scheduler", [str(BIN / python), *args], self.env, COLOURS[7]))
         for process in self.app_processes:
             process.start(width=9)
         say(f"film club on  http://127.0.0.1:{port}/   (demo sign-in: minji@filmclub.example / filmclub-demo)")
@@ -278,7 +274,7 @@ class Stack:
         say(f"health         http://127.0.0.1:{port}/healthz    metrics: http://127.0.0.1:{port}/metrics")
         if "DEV_MAIL_DIR" in self.env:
             say(f"caught mail    http://127.0.0.1:{port}/dev/mail")
-        if self.env.get("SMS_BACKEND", "console") == "console":
+        if self.config.SMS_BACKEND == "console":
             say(f"text messages  http://127.0.0.1:{port}/dev/sms   (console SMS backend, kept under var/sms)")
         say("queues         make info   (rq info; the URL with its password is in var/run/services.env)")
         say("Ctrl-C stops everything")
@@ -288,12 +284,10 @@ class Stack:
         # A restarted worker gets a new name: RQ refuses a name whose registration is
         # still live, and a SIGKILLed worker's stays for ~8 minutes.
         name = f"{os.uname().nodename}.{os.getpid()}.worker{n}" + (f".{start}" if start > 1 else "")
-        return [
-            # --with-scheduler: RQ's own scheduler moves Retry(interval=...) retries back onto
-            # the queues (one worker holds its lock); without it retries never run.
-            str(BIN / "rq"), "worker", "--url", redis_url, "--worker-class", "jobs.worker.AppSimpleWorker",
-            "--with-scheduler", "--name", name, "high", "default", "low",
-        ]
+        # --with-scheduler (in the table): RQ's own scheduler moves Retry(interval=...) retries back
+        # onto the queues (one worker holds its lock); without it retries never run.
+        rq, *args = procfile.command("worker", REDIS_URL=redis_url, WORKER_NAME=name)
+        return [str(BIN / rq), *args]
 
     # -- stopping -------------------------------------------------------------------
     def stop(self) -> None:
@@ -301,7 +295,7 @@ class Stack:
             return
         self.stopping.set()
         say("stopping: web, scheduler and workers first (workers finish their current job)")
-        timeout = float(self.env.get("STOP_TIMEOUT", "30"))
+        timeout = self.config.STOP_TIMEOUT
         self._stop_group(self.app_processes, timeout)
         self._stop_group(self.services, 10)
         say("stopped")
@@ -349,7 +343,11 @@ class Stack:
 
 def main() -> int:
     _load_prctl()
-    stack = Stack()
+    try:
+        stack = Stack()
+    except ConfigError as exc:
+        print(f"stack | {exc}", file=sys.stderr)
+        return 2
     stop_requested = threading.Event()
 
     def request_stop(signum, frame) -> None:

@@ -19,9 +19,13 @@ class SMSMessage:
     to: str    # E.164
     body: str
     key: str   # the delivery's idempotency key, for logs and provider-side de-duplication
+    type: str | None = None  # "SMS" or "LMS" by the body's EUC-KR bytes (app.sms_text.fit); None: the provider's guess
 
 
 class SMSBackend(Protocol):
+    # The longest body (EUC-KR bytes) the provider takes; app.sms_text.fit cuts to it.
+    max_bytes: int
+
     def send(self, message: SMSMessage) -> str: ...
 
 
@@ -34,12 +38,12 @@ def classify_http(status: int, detail: str, what: str) -> SMSError:
 
 
 def backend_from_config(config: Mapping) -> SMSBackend:
-    name = config.get("SMS_BACKEND", "")
+    name = config["SMS_BACKEND"]
     if name == "console":
         # Loaded when chosen: each backend imports this module's base classes.
         from jobs.sms_backends.console import ConsoleBackend
 
-        return ConsoleBackend(config.get("DEV_SMS_DIR", ""))
+        return ConsoleBackend(config["DEV_SMS_DIR"])
     if name == "twilio":
         # Loaded when chosen: each backend imports this module's base classes.
         from jobs.sms_backends.twilio import TwilioBackend

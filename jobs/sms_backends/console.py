@@ -10,12 +10,15 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from app.sms_text import LMS_MAX_BYTES
 from jobs.sms_backends import SMSMessage
 
 log = logging.getLogger(__name__)
 
 
 class ConsoleBackend:
+    max_bytes = LMS_MAX_BYTES  # as a Korean provider: what /dev/sms shows is what a phone would get
+
     def __init__(self, directory: str = "") -> None:
         self.directory = Path(directory) if directory else None
 
@@ -28,5 +31,5 @@ class ConsoleBackend:
         name = f"{now:%Y%m%dT%H%M%S%f}-{re.sub(r'[^A-Za-z0-9]+', '-', message.key)}.json"
         path = self.directory / name
         path.write_text(json.dumps({"to": message.to, "body": message.body, "key": message.key,
-                                    "sent_at": now.isoformat()}, ensure_ascii=False))
+                                    "type": message.type, "sent_at": now.isoformat()}, ensure_ascii=False))
         return f"console: {path.name}"

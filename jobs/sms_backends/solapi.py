@@ -3,7 +3,8 @@
 Authentication per Solapi's documentation: every request carries
 ``Authorization: HMAC-SHA256 apiKey=<key>, date=<ISO 8601>, salt=<random>,
 signature=<hex HMAC-SHA256(secret, date + salt)>``. The body is
-``{"message": {"to", "from", "text"}}``; Korean numbers are sent in national
+``{"message": {"to", "from", "text", "type"}}`` (``type`` SMS up to 90 EUC-KR
+bytes, LMS up to 2,000: ``app.sms_text``); Korean numbers are sent in national
 form (``01012345678``), others with a ``country`` code. A 2xx answer carries the
 message's ``statusCode`` ("2000" = accepted); errors carry ``errorCode`` and
 ``errorMessage``.
@@ -19,6 +20,7 @@ from typing import Mapping
 import requests
 
 from app.members.contact import national_digits
+from app.sms_text import LMS_MAX_BYTES
 from jobs.sms_backends import PermanentSMSError, SMSMessage, TransientSMSError, classify_http
 
 SEND_PATH = "/messages/v4/send"
@@ -32,6 +34,8 @@ def authorization_header(api_key: str, api_secret: str, date: str | None = None,
 
 
 class SolapiBackend:
+    max_bytes = LMS_MAX_BYTES  # an LMS; the message's ``type`` (SMS/LMS) comes from its EUC-KR size
+
     def __init__(self, api_key: str, api_secret: str, sender: str, api_base: str = "https://api.solapi.com",
                  timeout: float = 10.0) -> None:
         if not (api_key and api_secret and sender):
@@ -44,13 +48,15 @@ class SolapiBackend:
 
     @classmethod
     def from_config(cls, config: Mapping) -> "SolapiBackend":
-        return cls(config.get("SOLAPI_API_KEY", ""), config.get("SOLAPI_API_SECRET", ""),
-                   config.get("SMS_SENDER", ""), config["SOLAPI_API_BASE"],
+        return cls(config["SOLAPI_API_KEY"], config["SOLAPI_API_SECRET"],
+                   config["SMS_SENDER"], config["SOLAPI_API_BASE"],
                    float(config["SMS_TIMEOUT"]))
 
     def payload(self, message: SMSMessage) -> dict:
         country, digits = national_digits(message.to)
         body = {"to": digits, "from": self.sender, "text": message.body}
+        if message.type:
+            body["type"] = message.type
         if country != 82:
             body["country"] = str(country)
         return {"message": body}

@@ -15,6 +15,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from app.sms_text import twilio_segments
 from jobs.sms_backends import PermanentSMSError, SMSMessage, TransientSMSError, classify_http
 
 
@@ -33,6 +34,10 @@ class BaseURLHttpClient(TwilioHttpClient):
 
 
 class TwilioBackend:
+    # Twilio takes at most 1,600 characters; as EUC-KR bytes are never fewer than characters, a body fitted
+    # to 1,600 bytes always fits. Twilio has no SMS/LMS switch: it splits a long body into segments itself.
+    max_bytes = 1600
+
     def __init__(self, account_sid: str, auth_token: str, sender: str, timeout: float = 10.0,
                  api_base: str = "") -> None:
         if not (account_sid and auth_token and sender):
@@ -43,9 +48,8 @@ class TwilioBackend:
 
     @classmethod
     def from_config(cls, config: Mapping) -> "TwilioBackend":
-        return cls(config.get("TWILIO_ACCOUNT_SID", ""), config.get("TWILIO_AUTH_TOKEN", ""),
-                   config.get("SMS_SENDER", ""), float(config["SMS_TIMEOUT"]),
-                   config.get("TWILIO_API_BASE", ""))
+        return cls(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
+                   config["SMS_SENDER"], float(config["SMS_TIMEOUT"]), config["TWILIO_API_BASE"])
 
     def send(self, message: SMSMessage) -> str:
         # A messaging service SID (MG...) goes in its own field; a number or sender id in From.
@@ -60,4 +64,5 @@ class TwilioBackend:
             raise TransientSMSError(f"Twilio request failed: {exc}") from exc
         if sent.status == "failed" or sent.error_code:
             raise PermanentSMSError(f"Twilio failed the message {sent.sid}: {sent.error_code} {sent.error_message}")
-        return f"twilio {sent.sid} {sent.status}"
+        segments = sent.num_segments or twilio_segments(message.body)
+        return f"twilio {sent.sid} {sent.status}, {segments} segment{'s' if str(segments) != '1' else ''}"

@@ -58,6 +58,12 @@ def test_post_written_edited_and_deleted(person, member):
     person.look("posts list with the post")
 
     person.goto(post_url.removeprefix(person.base_url))
+    person.link("Delete").click()  # deleting asks first, on a page of its own
+    expect(person.page.locator("h1")).to_have_text("Delete this post?")
+    person.look("delete post confirmation")
+    person.link("Keep the post").click()
+    expect(person.page.locator("h1")).to_have_text("Journey notes: the greenhouse, seen twice")
+    person.link("Delete").click()
     person.submit(person.button("Delete"))
     expect(person.flash()).to_contain_text("Post deleted")
     expect(person.page.get_by_text("Journey notes: the greenhouse")).to_have_count(0)

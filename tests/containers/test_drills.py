@@ -2,7 +2,8 @@
 
 Run in this order by `make test-containers` after the smoke test (one topology for all):
 2 (the seed's counterexample: the broker inside the web container), 1 (a web host autoscaled away),
-3 (a worker host SIGKILLed), 4 (the queue Redis restarted with its AOF, then back empty).
+3 (a worker host SIGKILLed), 4 (the queue Redis restarted with its AOF, then back empty), 6 (a failover to a
+replica; the promoted replica is the queue Redis for what follows).
 Each prints its counts; the assertions hold the guarantees (nothing lost, at most one duplicate per
 killed worker), never a time.
 """
@@ -173,3 +174,88 @@ def test_drill_4b_queue_redis_back_empty_loses_nothing(topology, mail, admin, me
     figures.add(f"drill 4, queue Redis back EMPTY {emptied_at - started:.1f} s into the send: {_line(outcome)}; "
                 f"empty restart -> last delivery {outcome.last_arrival - emptied_at:.1f} s (the sweeper)")
     assert outcome.missing == 0 and outcome.duplicates == 0
+
+
+# --- drill 6: a failover (ElastiCache Multi-AZ): a replica promoted, the old primary demoted, then gone -------
+REDIS_IMAGE = "docker.io/library/redis:7-bookworm"   # the compose file's queue Redis image
+
+
+def _redis(topology, container: str, *command: str) -> str:
+    return podman("exec", "-e", f"REDISCLI_AUTH={topology.queue_password}", container, "redis-cli", *command,
+                  timeout=60).stdout.strip()
+
+
+def _replication(topology, container: str) -> dict[str, str]:
+    lines = _redis(topology, container, "info", "replication").splitlines()
+    return dict(line.split(":", 1) for line in lines if ":" in line)
+
+
+def _periodic_runs_after(topology, container: str, name: str, moment: float) -> list[int]:
+    """Occurrences of the periodic job ``name`` scheduled for after ``moment`` in that Redis."""
+    prefix = f"periodic-{name}-"
+    ids = _redis(topology, container, "zrange", "rq:scheduler:scheduled_jobs", "0", "-1").split()
+    return [int(job_id[len(prefix):]) for job_id in ids if job_id.startswith(prefix)
+            and int(job_id[len(prefix):]) > moment]
+
+
+def _started(container: str) -> tuple[str, str]:
+    return tuple(podman("inspect", "--format", "{{.State.StartedAt}} {{.RestartCount}}", container
+                        ).stdout.split(None, 1))
+
+
+def test_drill_6_a_failover_mid_send_loses_nothing_and_nothing_restarts(topology, mail, admin, members, figures):
+    """The managed-Redis failover as ElastiCache Multi-AZ does it: a replica (kept in sync) is promoted, the
+    old primary turns read-only (its clients get READONLY), then goes away, and the name the clients use
+    (`redis-queue`) now points at the promoted replica. Workers, scheduler and web keep running: their Redis
+    clients retry on fresh connections (app/redis_clients.py) and find the new primary by name."""
+    network = f"{topology.project}_default"
+    old = topology.container("redis-queue")
+    # The replica carries the service's labels: once the old primary is gone, it *is* the queue Redis for
+    # the tests that follow (and `down` / remove_everything remove it with the rest).
+    replica = f"{topology.project}_redis-queue_replica"
+    password = topology.queue_password
+    podman("run", "-d", "--name", replica, "--label", f"{LABEL}={topology.project}",
+           "--label", "io.podman.compose.service=redis-queue", "--network", network,
+           "-e", f"REDISCLI_AUTH={password}", REDIS_IMAGE,
+           "redis-server", "--appendonly", "yes", "--save", "", "--maxmemory", "512mb",
+           "--maxmemory-policy", "noeviction", "--requirepass", password, "--masterauth", password,
+           "--replicaof", old, "6379")
+    wait_for(lambda: _replication(topology, replica).get("master_link_status") == "up", timeout=120,
+             message=lambda: f"the replica in sync: {_replication(topology, replica)}")
+    processes = topology.containers("worker") + topology.containers("scheduler") + topology.containers("web")
+    before = {name: _started(name) for name in processes}
+
+    subject_ = subject("6 failover")
+    started = time.time()
+    announcement = admin.announce(subject_)
+    wait_for_share(mail, subject_, announcement["recipient_count"], 0.10)
+    # The failover: promote, demote (the old primary answers READONLY to writes for a while), then the old
+    # primary goes away and the name moves to the new one.
+    failover_at = time.time()
+    assert _redis(topology, replica, "replicaof", "no", "one") == "OK"
+    _redis(topology, old, "config", "set", "masterauth", password)
+    assert _redis(topology, old, "replicaof", replica, "6379") == "OK"
+    time.sleep(3)
+    podman("rm", "-f", "-t", "0", old, timeout=120)
+    podman("network", "disconnect", network, replica)
+    podman("network", "connect", "--alias", "redis-queue", network, replica)
+    moved_at = time.time()
+    signups = SignUps(topology.base_url, 6, threads=1).start()   # the web enqueues on the new primary
+    outcome = wait_for_all(mail, subject_, announcement["recipient_count"], started)
+    signups.join()
+    accepted = signups.accepted
+    wait_for(lambda: all(welcome_counts(mail, accepted).values()), timeout=300,
+             message=lambda: f"welcome mails after the failover: {welcome_counts(mail, accepted)}")
+    sweep_seconds = 15   # DELIVERY_SWEEP_SECONDS in the compose file (the default)
+    wait_for(lambda: _periodic_runs_after(topology, replica, "sweep-deliveries", moved_at + sweep_seconds),
+             timeout=180, interval=2, message="the scheduler moving the sweeper on the new primary")
+    after = {name: _started(name) for name in processes}
+    figures.add(f"drill 6, failover {failover_at - started:.1f} s into the send (promoted, old primary read-only "
+                f"3 s, then gone; name moved {moved_at - failover_at:.1f} s after the promotion): {_line(outcome)}; "
+                f"name moved -> last delivery {outcome.last_arrival - moved_at:.1f} s; sign-ups after it "
+                f"{len(accepted)} of {len(signups.results)} accepted, welcome mails all arrived; "
+                f"restarted processes: {sorted(n for n in processes if after[n] != before[n]) or 'none'}")
+    assert outcome.missing == 0 and outcome.duplicates == 0
+    assert len(accepted) == len(signups.results), signups.refused
+    assert after == before, "a worker, the scheduler or a web container restarted"
+    assert _replication(topology, replica).get("role") == "master"

@@ -56,9 +56,16 @@ class FakeTwilio(FakeProvider):
         if to in self.answers:
             status, body = self.answers[to]
             return _json(status, body)(environ, start_response)
+        body = form.get("Body", "")
+        if len(body) > 1600:
+            return _json(400, {"code": 21617, "message": "The concatenated message body exceeds the 1600 character "
+                               "limit.", "status": 400})(environ, start_response)
+        ascii_only = all(ord(c) < 128 for c in body)
+        per_part = (160, 153) if ascii_only else (70, 67)
+        segments = 1 if len(body) <= per_part[0] else -(-len(body) // per_part[1])
         sid = f"SM{len(self.requests):032d}"
         return _json(201, {"sid": sid, "account_sid": self.account_sid, "to": to, "from": form.get("From"),
-                           "body": form.get("Body"), "status": "queued", "num_segments": "1",
+                           "body": form.get("Body"), "status": "queued", "num_segments": str(segments),
                            "error_code": None, "error_message": None, "direction": "outbound-api",
                            "api_version": "2010-04-01", "price": None,
                            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"}
@@ -67,6 +74,25 @@ class FakeTwilio(FakeProvider):
 
 AUTH_RE = re.compile(r"^HMAC-SHA256 apiKey=(?P<key>[^,]+), date=(?P<date>[^,]+), salt=(?P<salt>[^,]+), "
                      r"signature=(?P<signature>[0-9a-f]{64})$")
+
+
+def _euc_kr_size(text: str) -> int:
+    return len(text.encode("cp949"))
+
+
+def solapi_text_refusal(text: str, kind: str | None) -> str | None:
+    """What a Korean provider refuses in a text: a character EUC-KR cannot carry, or a body too long for
+    its type (SMS 90 bytes, LMS 2,000). Written from the carriers' rules, not from app.sms_text."""
+    try:
+        size = _euc_kr_size(text)
+    except UnicodeEncodeError as exc:
+        return f"text holds a character EUC-KR cannot carry: {exc.object[exc.start]!r}"
+    limit = {"SMS": 90, "LMS": 2000, None: 2000}.get(kind)
+    if limit is None:
+        return f"unknown type {kind!r}"
+    if size > limit:
+        return f"{kind or 'text'} is {size} bytes; at most {limit}"
+    return None
 
 
 class FakeSolapi(FakeProvider):
@@ -96,8 +122,12 @@ class FakeSolapi(FakeProvider):
         if not (to and message.get("from") and message.get("text")):
             return _json(400, {"errorCode": "ValidationError",
                                "errorMessage": "to, from and text are required"})(environ, start_response)
+        refusal = solapi_text_refusal(message["text"], message.get("type"))
+        if refusal:
+            return _json(400, {"errorCode": "ValidationError", "errorMessage": refusal})(environ, start_response)
         return _json(200, {"groupId": "G4V20261125000000AAAAAAAAAAAAAAA",
                            "messageId": f"M4V2026112500000{len(self.requests):016d}", "accountId": "12925149",
                            "statusMessage": "정상 접수(이통사로 접수 예정) ", "statusCode": "2000",
-                           "to": to, "from": message["from"], "type": "SMS", "country": "82"}
+                           "to": to, "from": message["from"], "country": "82",
+                           "type": message.get("type") or ("SMS" if _euc_kr_size(message["text"]) <= 90 else "LMS")}
                      )(environ, start_response)

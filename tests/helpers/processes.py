@@ -16,8 +16,11 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Callable, TypeVar
+
+from deploy import procfile
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -68,13 +71,15 @@ class Processes:
 
     def worker(self, env: dict[str, str], *queues: str, extra_args: tuple[str, ...] = (),
                name: str = "worker") -> subprocess.Popen:
-        return self._start([str(BIN / "rq"), "worker", "--url", env["REDIS_URL"], "--worker-class",
-                            "jobs.worker.AppSimpleWorker", *extra_args, *(queues or ("high", "default", "low"))],
-                           env, name)
+        """The worker of the process table (Procfile), on ``queues`` when given, with ``extra_args``."""
+        rq, *args = procfile.command("worker", REDIS_URL=env["REDIS_URL"], WORKER_NAME=f"{name}.{uuid.uuid4().hex[:8]}")
+        cut = args.index("--name") + 2  # the table's queues follow the worker's name
+        return self._start([str(BIN / rq), *args[:cut], *extra_args, *(queues or args[cut:])], env, name)
 
     def scheduler(self, env: dict[str, str], interval: float = 0.2, name: str = "scheduler") -> subprocess.Popen:
-        return self._start([str(BIN / "python"), "-m", "scheduler", "--url", env["REDIS_URL"],
-                            "--interval", str(interval)], env, name)
+        """The scheduler of the process table, checking for due jobs every ``interval`` seconds."""
+        python, *args = procfile.command("scheduler", REDIS_URL=env["REDIS_URL"], SCHEDULER_INTERVAL=interval)
+        return self._start([str(BIN / python), *args], env, name)
 
     def _start(self, args: list[str], env: dict[str, str], name: str = "process") -> subprocess.Popen:
         output = subprocess.DEVNULL

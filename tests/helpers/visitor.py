@@ -1,8 +1,11 @@
 """A person at the browser: walks pages, reads the club's mailbox and text messages, and checks every page.
 
 Every page the journeys look at (``Visitor.look``) is checked at 1280 and 390 px
-wide: no horizontal scroll, a way back to the site, and a screenshot per width
-under var/screenshots/<test>/ for people to look at. All along, the page's
+wide: no horizontal scroll, a way back to the site, no serious or critical
+accessibility violation found by axe-core (the npm package, vendored by `make axe`
+under var/vendor/, injected into the page by Playwright: never fetched while the
+tests run), and a screenshot per width under var/screenshots/<test>/ for people
+to look at. All along, the page's
 console errors, uncaught script errors, 5xx answers and failed stylesheets or
 scripts are collected; ``look`` fails listing them.
 
@@ -18,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import ConsoleMessage, Locator, Page, Response, expect
+
+from tests.helpers.processes import ROOT
 
 # The stack the journeys run on: `make run`'s launcher (tests.helpers.processes.Launcher) with these
 # settings, each with its reason.
@@ -39,6 +44,16 @@ CODE = re.compile(r"\b(\d{6})\b")
 # Chromium logs one of these for every 4xx answer. A 4xx page is judged by the journey that met it
 # (it knows whether it expected one), a failed stylesheet or script by ``_response``.
 CLIENT_ERROR_LOG = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d")
+
+# axe-core, as `make axe` vendors it (the version is pinned in the Makefile).
+AXE_SCRIPTS = sorted((ROOT / "var" / "vendor").glob("axe-core-*/axe.min.js"))
+MISSING_AXE = ("axe-core is not vendored under var/vendor/: run `make axe` (it needs npm; `make test` runs it), "
+               "or skip the browser tests with BROWSER_TESTS=0")
+AXE_FAILS_ON = ("serious", "critical")
+# Every WCAG 2.x A and AA rule axe has, and its best practices (landmarks, headings, ...).
+AXE_RUN = """() => axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ") + ": " + n.failureSummary.replace(/\\s+/g, " "))})))"""
 
 
 @dataclass
@@ -117,6 +132,7 @@ class Visitor:
             page.screenshot(path=self.screenshots / f"{self.looks:02d}-{_slug(name)}-{width}.png", full_page=True)
             if scroll_width > client_width:
                 overflow.append(f"{width} px: scrolls sideways ({scroll_width} > {client_width})")
+            overflow.extend(f"{width} px: {v}" for v in self.accessibility_violations())
         page.set_viewport_size(DESKTOP)
         if overflow:
             self.problems.append(f"{name} ({page.url}): " + "; ".join(overflow))
@@ -124,6 +140,17 @@ class Visitor:
             self.problems.append(f"{name} ({page.url}): no way back (the site's header is missing): "
                                  f"{self.text()[:300]!r}")
         self.assert_no_problems()
+
+    def accessibility_violations(self) -> list[str]:
+        """axe-core's serious and critical violations on the page as it is now, one line each."""
+        assert AXE_SCRIPTS, MISSING_AXE
+        # Evaluated through the DevTools protocol, which the page's CSP does not govern: the page's own
+        # policy (no inline script) stays what the journeys test.
+        if not self.page.evaluate("() => typeof window.axe === 'object'"):
+            self.page.evaluate(AXE_SCRIPTS[-1].read_text())
+        found = self.page.evaluate(AXE_RUN)
+        return [f"axe {v['impact']} {v['id']} ({v['help']}): {'; '.join(v['nodes'])}"
+                for v in found if v["impact"] in AXE_FAILS_ON]
 
     def assert_no_problems(self) -> None:
         problems, self.problems = self.problems, []
