@@ -28,6 +28,7 @@ from typing import Callable
 
 from flask import current_app, g, request
 from flask.globals import request_ctx
+from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 from werkzeug.wrappers import Response
 
 from app.cache.versioned import CacheResult, VersionedCache
@@ -69,7 +70,7 @@ def anonymous_reader() -> bool:
 
     Reads the session without marking it accessed (the response says ``Vary: Cookie`` anyway).
     A remember-me cookie could sign a member in: such a request is not anonymous either."""
-    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+    if (current_app.config.get("REMEMBER_COOKIE_NAME") or REMEMBER_COOKIE) in request.cookies:
         return False
     session = request_ctx._session
     return not session or not any(key in session for key in _PERSONAL_SESSION_KEYS)
@@ -78,7 +79,7 @@ def anonymous_reader() -> bool:
 def _rendered_for_one_visitor() -> bool:
     """The rendering made a CSRF token or wrote to the session: its bytes belong to this visitor."""
     session = request_ctx._session
-    return (g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")) is not None
+    return (g.get(current_app.config["WTF_CSRF_FIELD_NAME"]) is not None  # Flask-WTF's default is set at init
             or (session is not None and session.modified))
 
 
