@@ -14,6 +14,7 @@ from app.db_sqlite import configure_sqlite
 # ``cache`` would be shadowed by the ``app.cache`` package once it is imported: named apart here.
 from app.extensions import cache as flask_cache, csrf, db, login_manager, migrate, redis_clients
 from app.i18n import init_i18n
+from app.light_requests import LightFlask, LightSessionInterface
 from app.posts.cache import init_post_cache
 from app.security import init_security
 
@@ -23,7 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # The web layer loads when an app is built, so importing a model or the outbox never loads a page.
     from app.web import register_web
 
-    app = Flask(__name__)
+    app = LightFlask(__name__)  # Flask, without asking of every hook on every request whether it is a coroutine
     app.config.from_mapping(Config.from_env(os.environ).as_dict())
     if test_config:
         app.config.from_mapping(test_config)
@@ -46,6 +47,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_sqlite(db.engine)  # WAL + busy timeout: workers and web write one file
     migrate.init_app(app, db, directory=str(ROOT_DIR / "app" / "migrations"))
+    app.session_interface = LightSessionInterface()  # a request without a session pays for none
     login_manager.init_app(app)
     csrf.init_app(app)
     redis_clients.init_app(app)

@@ -274,6 +274,8 @@ class Settings(BaseSettings):
     EMBEDDED_REDIS_PORT: Annotated[int, Field(ge=0, le=65535)] = 0   # 0: a free port
     DEV_MAIL_PORT: Annotated[int, Field(ge=0, le=65535)] = 0         # 0: a free port
     STOP_TIMEOUT: Seconds = 30.0                                     # seconds workers get to finish on Ctrl-C
+    # -- how web processes learn that their copies of cache entries are stale (app/cache/versioned.py) --
+    CACHE_INVALIDATION: Annotated[Literal["auto", "tracking", "channel"], BeforeValidator(_lower)] = "auto"
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

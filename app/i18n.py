@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from app.config import LOCALES
 from app.extensions import babel
+from app.page_cache import page_language
 from app.phrases import Phrase
 from app.times import init_times
 
@@ -51,13 +52,9 @@ def select_locale() -> str:
     default = current_app.config["APP_LOCALE"]
     if not has_request_context():
         return default
-    saved = _member_locale()
-    if saved:
-        return saved
-    chosen = normalise(request.cookies.get(LOCALE_COOKIE))
-    if chosen:
-        return chosen
-    return request.accept_languages.best_match(LOCALES) or default
+    # A member's saved choice; otherwise the same answer the anonymous page cache keys its pages by
+    # (the ``locale`` cookie, Accept-Language, APP_LOCALE): one function for both.
+    return _member_locale() or page_language()
 
 
 def _member_locale() -> str | None:
@@ -90,7 +87,7 @@ def in_locale(locale: str) -> Iterator[None]:
 
 
 def _vary_on_language(response: Response) -> Response:
-    if response.mimetype in ("text/html", "application/json", "text/plain"):
+    if response.mimetype == "text/html":  # the API's JSON is not translated (its messages stay English)
         response.vary.update(("Accept-Language", "Cookie"))
     return response
 

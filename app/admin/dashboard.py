@@ -48,7 +48,10 @@ def init_dashboard(app: Flask) -> None:
     app.register_blueprint(rq_dashboard.blueprint, url_prefix=URL_PREFIX)
     # On the app, not on rq_dashboard.blueprint: that blueprint object is shared
     # by every app in the process, and its hooks would pile up per create_app().
-    app.before_request(_guard_dashboard)
+    # Keyed by the blueprint's name, so they run for the dashboard's requests only (not for every
+    # page a reader asks for), first among its hooks, before it connects to Redis.
+    dashboard_hooks = app.before_request_funcs.setdefault(rq_dashboard.blueprint.name, [])
+    dashboard_hooks.insert(0, _guard_dashboard)
     init_dashboard_input(app)  # bad URL parts are 404s, not crashes in its views
     init_dashboard_text(app)  # its JSON is escaped: the dashboard's templates do not escape
 

@@ -19,7 +19,9 @@ MAX_PAGE = 1_000_000
 
 
 def init_dashboard_input(app: Flask) -> None:
-    app.before_request(_check_dashboard_url)
+    """After ``_guard_dashboard``, for the dashboard's requests only (``app.admin.dashboard``)."""
+    hooks = app.before_request_funcs.setdefault("rq_dashboard", [])
+    hooks.insert(1 if hooks else 0, _check_dashboard_url)  # 0 is the guard, when mounted as init_dashboard does
 
 
 def _check_dashboard_url() -> None:

@@ -25,7 +25,9 @@ ESCAPED_BY_TEMPLATE = {
 
 
 def init_dashboard_text(app: Flask) -> None:
-    app.after_request(_escape_dashboard_json)
+    """For the dashboard's responses only; Flask runs a blueprint's after-request hooks before the app's,
+    so the security headers (``app.security.headers``: the CSP hashes its scripts) see the escaped body."""
+    app.after_request_funcs.setdefault("rq_dashboard", []).append(_escape_dashboard_json)
 
 
 def _escape_dashboard_json(response: Response) -> Response:

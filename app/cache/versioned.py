@@ -38,6 +38,7 @@ from redis.exceptions import RedisError
 
 from app.cache.local_copies import LocalCopies
 from app.cache.stats import CacheStats
+from app.cache.channel import ChannelGenerations, channel_name, invalidation_message
 from app.cache.tracking import GenerationTracker, TrackingUnsupported
 
 log = logging.getLogger(__name__)
@@ -99,10 +100,18 @@ class CacheResult:
 
 class VersionedCache:
     def __init__(self, client: Redis, prefix: str, ttl: int, lock_timeout: float,
-                 local_bytes: int = 32 * 1024 * 1024) -> None:
+                 local_bytes: int = 32 * 1024 * 1024, invalidation: str = "auto") -> None:
+        """``invalidation``: how a process learns that its copies are stale (``CACHE_INVALIDATION``):
+        ``tracking`` (Redis client-side caching), ``channel`` (messages, ``app.cache.channel``), or
+        ``auto``: tracking, and the channel when Redis refuses tracking."""
         self.client = client
         self.local = LocalCopies(local_bytes)
-        self.tracker = GenerationTracker(client) if local_bytes > 0 else None
+        self.invalidation = invalidation
+        self.tracker: GenerationTracker | None = None
+        if local_bytes > 0:
+            self.tracker = (ChannelGenerations(client, prefix) if invalidation == "channel"
+                            else GenerationTracker(client))
+        self.channel = channel_name(prefix)
         self.prefix = prefix
         self.ttl = ttl
         self.lock_timeout = lock_timeout
@@ -127,13 +136,12 @@ class VersionedCache:
             return CacheResult(compute(), hit=False)
         entries, gen_key, lock_key = self._keys(namespace, field)
         try:
+            tracker = self.tracker
             try:
-                value = self._cached_value(entries, gen_key, field)
+                value = self._cached_value(entries, gen_key, field, tracker)
             except TrackingUnsupported as exc:
-                log.warning("no per-process cache copies (%s): every hit asks Redis", exc)
-                self.tracker.close()
-                self.tracker = None
-                value = self._cached_value(entries, gen_key, field)
+                self._tracking_refused(tracker, exc)
+                value = self._cached_value(entries, gen_key, field, self.tracker)
             if value is not None:
                 self.stats.count("hit")
                 return CacheResult(value, hit=True)
@@ -143,19 +151,35 @@ class VersionedCache:
             self.stats.count("error")
             return CacheResult(compute(), hit=False)
 
-    def _cached_value(self, entries: str, gen_key: str, field: str) -> bytes | None:
-        if self.tracker is None:
+    def _tracking_refused(self, failed: GenerationTracker, exc: TrackingUnsupported) -> None:
+        """Tracking refused (``auto``): the channel next; the channel refused too: no copies at all.
+        Several threads may learn it at once: only the first to report ``failed`` moves on."""
+        with self._state_lock:
+            if self.tracker is not failed:
+                return
+            failed.close()
+            if self.invalidation == "auto" and not isinstance(failed, ChannelGenerations):
+                log.warning("%s: per-process cache copies are invalidated by messages on %s instead",
+                            exc, self.channel)
+                self.tracker = ChannelGenerations(self.client, self.prefix)
+            else:
+                log.warning("no per-process cache copies (%s): every hit asks Redis", exc)
+                self.tracker = None
+
+    def _cached_value(self, entries: str, gen_key: str, field: str,
+                      tracker: GenerationTracker | None) -> bytes | None:
+        if tracker is None:
             return self.client.hget(entries, field)
         copy_key = (entries, field)
         copy = self.local.get(copy_key)
         if copy is not None:
-            if self.tracker.current(gen_key) == copy.generation:
+            if tracker.current(gen_key) == copy.generation:
                 self.local.touch(copy_key)
                 return copy.value
             self.local.discard(copy_key)
         # The token is read before the entry: a copy is never labelled with a
         # token newer than its bytes.
-        generation, value, pttl_ms = self.tracker.fetch(gen_key, entries, field)
+        generation, value, pttl_ms = tracker.fetch(gen_key, entries, field)
         if value is not None and generation is not None:
             self.local.put(copy_key, generation, value, pttl_ms / 1000 if pttl_ms > 0 else self.ttl)
         return value
@@ -207,17 +231,40 @@ class VersionedCache:
 
     def invalidate(self, *namespaces: str) -> None:
         """Drop every entry of these namespaces and refuse stores begun before now."""
+        generation_keys = []
         try:
             pipe = self.client.pipeline(transaction=True)
             for namespace in namespaces:
                 entries, gen_key, _ = self._keys(namespace, "")
                 pipe.set(gen_key, secrets.token_hex(8), ex=GENERATION_TTL_SECONDS)
                 pipe.delete(entries)
+                generation_keys.append(gen_key)
             pipe.execute()
         except RedisError as exc:
             # The TTL bounds how long a stale entry can survive a missed invalidation.
             self._trip(exc)
             log.error("cache invalidation of %s failed: %s", ", ".join(namespaces), exc)
+            return
+        self._announce(generation_keys)
+
+    def _announce(self, generation_keys: list[str]) -> None:
+        """Tell the processes that learn of changes from the channel (``app.cache.channel``).
+
+        Whatever this process's own mode: a writer (a worker, ``flask seed-demo``) may never have
+        read, and the readers may be in channel mode. Outside the transaction, so a server that
+        refuses ``PUBLISH`` (a proxy) cannot stop the invalidation itself; before the writer goes on,
+        so no reader serves an old copy after the writer's request has answered."""
+        try:
+            self.client.publish(self.channel, invalidation_message(generation_keys))
+            # Redis writes a reply and the messages it causes in one pass over its clients, but a busy
+            # machine can pause it between the two writes: the writer would have its answer before a
+            # reader's socket has the message (seen under load: a few ms of old copies after a write
+            # returned). A command sent after the reply is read only once that pass is over, so its
+            # answer means every message (this PUBLISH's, and the tracking pushes of the transaction
+            # before it) is in every process's socket. One round trip per invalidation; none per hit.
+            self.client.ping()
+        except RedisError as exc:
+            log.warning("cache invalidation could not be announced on %s: %s", self.channel, exc)
 
     def _trip(self, exc: Exception) -> None:
         with self._state_lock:

@@ -32,6 +32,7 @@ def init_post_cache(app: Flask) -> None:
     app.extensions["post_cache"] = VersionedCache(
         backend.client, prefix=app.config["CACHE_KEY_PREFIX"], ttl=app.config["CACHE_TTL"],
         lock_timeout=app.config["CACHE_LOCK_TIMEOUT"], local_bytes=app.config["CACHE_LOCAL_MAX_BYTES"],
+        invalidation=app.config["CACHE_INVALIDATION"],
     )
     session_class = db.session.session_factory.class_
     if not event.contains(session_class, "after_flush", invalidate_changed_posts):

@@ -72,7 +72,7 @@ def read_page(args: Mapping[str, str]) -> tuple[int, int]:
 
 
 def _whole_number(args: Mapping[str, str], name: str, default: int, maximum: int) -> int:
-    raw = args.get(name, "")
+    raw = args[name] if name in args else ""  # (a MultiDict's ``get`` raises and catches when absent)
     if raw == "":
         return default
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:

@@ -1,4 +1,5 @@
-"""Post pages. They render from the same cached JSON the API serves."""
+"""Post pages. Anonymous readers get the rendered page from the cache (``app.page_cache``);
+members get it rendered from the same cached JSON the API serves (their header is their own)."""
 from __future__ import annotations
 
 import json
@@ -12,8 +13,10 @@ from app.cache.versioned import CacheResult
 from app.extensions import db
 from app.members.access import verified_required
 from app.models.post import Post
+from app.page_cache import anonymous_reader, cached_page
 from app.phrases import N_
 from app.posts import service
+from app.posts.cache import LISTS_NAMESPACE, detail_namespace, post_cache
 from app.posts.forms import DeleteForm, PostForm
 from app.posts.queries import cached_list_page, cached_post_detail, read_page
 
@@ -29,17 +32,35 @@ def _render_cached(result: CacheResult, template: str, **context) -> Response:
 @bp.get("/")
 def index() -> Response:
     page, per_page = read_page(request.args)
+    if anonymous_reader():
+        return cached_page(post_cache(), LISTS_NAMESPACE, f"list:{page}:{per_page}",
+                           lambda: _list_html(page, per_page).encode(), known_args=("page", "per_page"))
     result = cached_list_page(page, per_page)
     return _render_cached(result, "posts/list.html", data=json.loads(result.value))
 
 
+def _list_html(page: int, per_page: int) -> str:
+    return render_template("posts/list.html", data=json.loads(cached_list_page(page, per_page).value))
+
+
 @bp.get("/<int:post_id>")
 def detail(post_id: int) -> Response:
+    if anonymous_reader():
+        return cached_page(post_cache(), detail_namespace(post_id), "detail",
+                           lambda: _detail_html(post_id)) or abort(404)
     result = cached_post_detail(post_id)
     post = json.loads(result.value)
     if post is None:
         abort(404)
-    return _render_cached(result, "posts/detail.html", post=post, delete_form=DeleteForm())
+    return _render_cached(result, "posts/detail.html", post=post)  # deleting asks on its own page
+
+
+def _detail_html(post_id: int) -> bytes | None:
+    post = json.loads(cached_post_detail(post_id).value)
+    if post is None:
+        return None
+    # No form in it (deleting asks on its own page): a form would make a CSRF token, a session, for each reader.
+    return render_template("posts/detail.html", post=post).encode()
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -40,14 +40,24 @@ def init_headers(app: Flask) -> None:
     app.after_request(add_security_headers)
 
 
+# (name, its lower-case form, value): the headers every response gets unless it set its own.
+_FIXED = tuple((name, name.lower(), value) for name, value in (
+    ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY")))
+
+
 def add_security_headers(response: Response) -> Response:
+    """Each header unless the response set its own. One pass over the response's header names:
+    ``Headers.setdefault`` looks a missing name up by raising and catching a werkzeug exception, which
+    cost four of those per response (about 20 us, a fifth of an anonymous read's app cost)."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", _policy(response))
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", HSTS)
+    present = {name.lower() for name, _ in headers}
+    if "content-security-policy" not in present:
+        headers.add("Content-Security-Policy", _policy(response))
+    for name, lower, value in _FIXED:
+        if lower not in present:
+            headers.add(name, value)
+    if "strict-transport-security" not in present and request.is_secure:
+        headers.add("Strict-Transport-Security", HSTS)
     return response
 
 
