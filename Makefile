@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast test-containers lint bench info lock clean chromium audit wrk axe
+.PHONY: run test test-fast test-containers lint bench info lock clean chromium audit wrk axe translations catalogs
 
 # The virtual environment is rebuilt when a requirements file changes.
 $(BIN)/.installed: requirements.txt requirements-dev.txt constraints.txt
@@ -15,10 +15,10 @@ $(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-run: $(BIN)/.installed  ## start the whole app (embedded Redis and mail server unless configured)
+run: $(BIN)/.installed translations  ## start the whole app (embedded Redis and mail server unless configured)
 	$(BIN)/python -m deploy.local.stack
 
-test: $(BIN)/.installed-dev chromium axe lint  ## the import contracts, then the whole test suite (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
+test: $(BIN)/.installed-dev chromium axe lint translations  ## the import contracts, then the whole test suite (SQLite, and PostgreSQL when TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The inner loop spreads the tests over the cores (pytest-xdist): each test process starts its own
@@ -27,8 +27,23 @@ test: $(BIN)/.installed-dev chromium axe lint  ## the import contracts, then the
 # wait on Redis, SMTP, workers and timers more than they compute (on 2 busy cores: 4m25s with 4, 6m30s with
 # 2, 17m in one). TEST_PROCESSES=auto is one per core, TEST_PROCESSES=1 runs them in one process.
 TEST_PROCESSES ?= 4
-test-fast: $(BIN)/.installed-dev lint  ## the inner loop: the import contracts and every test not marked slow, on every core
+test-fast: $(BIN)/.installed-dev lint translations  ## the inner loop: the import contracts and every test not marked slow, on every core
 	$(BIN)/python -m pytest -m "not slow" -n $(TEST_PROCESSES) $(PYTEST_ARGS)
+
+# Language catalogs (app/translations/): the .po files are the source (committed); the .mo files are
+# compiled from them (not committed). `make catalogs` extracts the marked strings and merges them into
+# every .po; translate the new entries (app/translations/ko/LC_MESSAGES/messages.po), then `make translations`.
+PO_FILES := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+translations: $(MO_FILES)  ## compile the language catalogs (.po -> .mo) that pages, mail and SMS read
+
+app/translations/%/LC_MESSAGES/messages.mo: app/translations/%/LC_MESSAGES/messages.po $(BIN)/.installed
+	$(BIN)/pybabel compile --statistics -d app/translations -l $* -f
+
+catalogs: $(BIN)/.installed  ## extract marked strings into messages.pot and merge them into every language's .po
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k Phrase -k _l -k lazy_gettext --no-location --sort-output \
+	  --project "film club" --copyright-holder "film club" -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching --ignore-obsolete
 
 lint: $(BIN)/.installed-dev  ## the import contracts in .importlinter (which way imports go; see the README's map)
 	$(BIN)/lint-imports
@@ -37,7 +52,20 @@ lint: $(BIN)/.installed-dev  ## the import contracts in .importlinter (which way
 # missing one is installed here; otherwise this says what to install (the browser tests then fail saying the same).
 # BROWSER_TESTS=0 skips the browser tests and this step.
 CHROMIUM := /usr/bin/chromium
-chromium:  ## install Debian's chromium for the browser tests when it is missing (as root), or say what to install
+# Hangul in the screenshots needs a CJK font (Debian's fonts-noto-cjk); without one Korean pages show boxes.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+chromium:  ## install Debian's chromium (and fonts-noto-cjk) for the browser tests when missing (as root), or say what to install
+	@if [ "$(BROWSER_TESTS)" = 0 ] || [ -f $(CJK_FONT) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; then \
+	  echo "make: $(CJK_FONT) is missing: installing Debian's fonts-noto-cjk for Korean in the screenshots"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q -o DPkg::Lock::Timeout=600 fonts-noto-cjk || \
+	  { apt-get update -q && apt-get install -y -q -o DPkg::Lock::Timeout=600 fonts-noto-cjk; } || \
+	  echo "make: could not install fonts-noto-cjk (see apt-get above); Korean screenshots will show boxes" >&2; \
+	else \
+	  echo "make: $(CJK_FONT) is missing: install Debian's fonts-noto-cjk (sudo apt-get install fonts-noto-cjk)" \
+	       "so Korean pages render in the browser journeys' screenshots" >&2; \
+	fi
 	@if [ "$(BROWSER_TESTS)" = 0 ] || [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ] && command -v apt-get >/dev/null; then \
 	  echo "make: $(CHROMIUM) is missing: installing Debian's chromium package for the browser tests"; \

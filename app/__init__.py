@@ -13,6 +13,7 @@ from app.config import ROOT_DIR, Config
 from app.db_sqlite import configure_sqlite
 # ``cache`` would be shadowed by the ``app.cache`` package once it is imported: named apart here.
 from app.extensions import cache as flask_cache, csrf, db, login_manager, migrate, redis_clients
+from app.i18n import init_i18n
 from app.light_requests import LightFlask, LightSessionInterface
 from app.posts.cache import init_post_cache
 from app.security import init_security
@@ -50,6 +51,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     redis_clients.init_app(app)
+    init_i18n(app)
     flask_cache.init_app(app, config={
         "CACHE_TYPE": "app.cache.backend.JSONRedisCache",
         "CACHE_REDIS_URL": app.config["CACHE_REDIS_URL"],

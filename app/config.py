@@ -115,6 +115,16 @@ def check_timezone(value: str) -> str:
     return value
 
 
+LOCALES = ("ko", "en")  # the languages the catalogs under app/translations/ cover; the first is the default
+
+
+def check_locale(value: str) -> str:
+    locale = value.strip().lower().replace("_", "-")
+    if locale not in LOCALES:
+        raise ValueError(f"must be one of {', '.join(LOCALES)}")
+    return locale
+
+
 def _development_secret_key(var: Path) -> str:
     """A development key kept under var/ so sessions survive restarts."""
     path = var / "secret_key"
@@ -198,6 +208,8 @@ class Settings(BaseSettings):
     PORT: int = 5000
     WORKERS: AtLeastOne = Field(default_factory=lambda: os.cpu_count() or 1)
     APP_TIMEZONE: Annotated[str, AfterValidator(check_timezone)] = "Asia/Seoul"
+    # Language of pages, mail and SMS when nothing else decides (app/i18n.py): ko or en.
+    APP_LOCALE: Annotated[str, AfterValidator(check_locale)] = "ko"
     REMINDER_LEADS: Leads = "1d,1h"  # type: ignore[assignment]  # parsed like the variable
     DAILY_NOTIFICATIONS_AT: Clock = "09:00"
     DELIVERY_SWEEP_SECONDS: AtLeastOne = defaults.DELIVERY_SWEEP_SECONDS
@@ -356,6 +368,8 @@ class Config:
             RATELIMIT_STORAGE_URI=s.RATELIMIT_STORAGE_URI or s.REDIS_URL or "memory://",
             SMS_BACKEND=s.SMS_BACKEND or ("" if production else "console"),
             DEV_SMS_DIR=s.DEV_SMS_DIR or (str(var / "sms") if development else ""),
+            BABEL_DEFAULT_LOCALE=s.APP_LOCALE,
+            BABEL_TRANSLATION_DIRECTORIES=str(ROOT_DIR / "app" / "translations"),
         )
         del settings["DATABASE_URL"]
         if s.EXTERNAL_URL:

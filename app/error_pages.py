@@ -22,27 +22,29 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from app.exceptions import BAD_QUERY, CONFLICT, FORBIDDEN, INVALID, NOT_FOUND, Refused
 from app.extensions import db
+from app.i18n import translate
+from app.phrases import N_
 
 log = logging.getLogger(__name__)
 
 PLAIN_WORDS: dict[int, tuple[str, str]] = {
-    400: ("Something in this request is not right",
-          "The page sent something the site could not use. Go back, reload the page and try again."),
-    401: ("Please sign in", "Sign in to see this page."),
-    403: ("You cannot do this", "Your account is not allowed to open this page or do this action."),
-    404: ("Page not found", "There is nothing here: the link may be mistyped, or what it pointed to was removed."),
-    405: ("This page cannot be used this way",
-          "This address is for a form's button, not for opening as a link. Go back and use the button."),
-    413: ("What you sent is too large",
-          "The text is longer than the site can take at once. Go back, shorten it and send it again."),
-    429: ("Too many attempts", "Please wait a moment and try again."),
-    500: ("Something went wrong on our side",
-          "Sorry: the site failed to answer. The error has been logged; please try again in a moment."),
-    502: ("Another service did not answer", "Please try again in a moment."),
-    503: ("The site is busy", "Please try again in a moment."),
+    400: (N_("Something in this request is not right"),
+          N_("The page sent something the site could not use. Go back, reload the page and try again.")),
+    401: (N_("Please sign in"), N_("Sign in to see this page.")),
+    403: (N_("You cannot do this"), N_("Your account is not allowed to open this page or do this action.")),
+    404: (N_("Page not found"), N_("There is nothing here: the link may be mistyped, or what it pointed to was removed.")),
+    405: (N_("This page cannot be used this way"),
+          N_("This address is for a form's button, not for opening as a link. Go back and use the button.")),
+    413: (N_("What you sent is too large"),
+          N_("The text is longer than the site can take at once. Go back, shorten it and send it again.")),
+    429: (N_("Too many attempts"), N_("Please wait a moment and try again.")),
+    500: (N_("Something went wrong on our side"),
+          N_("Sorry: the site failed to answer. The error has been logged; please try again in a moment.")),
+    502: (N_("Another service did not answer"), N_("Please try again in a moment.")),
+    503: (N_("The site is busy"), N_("Please try again in a moment.")),
 }
-CSRF_WORDS = ("This form has expired or did not come from this site's page. "
-              "Go back, reload the page and send it again.")
+CSRF_WORDS = (N_("This form has expired or did not come from this site's page. "
+              "Go back, reload the page and send it again."))
 
 
 class PageError(HTTPException):
@@ -115,11 +117,12 @@ def _json(exc: HTTPException) -> Response:
 
 def _page(exc: HTTPException) -> tuple[str, int] | Response:
     code = exc.code or 500
-    title, words = PLAIN_WORDS.get(code, (exc.name, "Please go back and try again."))
+    title, words = PLAIN_WORDS.get(code, (exc.name, N_("Please go back and try again.")))
+    title, words = translate(title), translate(words)
     if isinstance(exc, CSRFError):
-        message = CSRF_WORDS
+        message = translate(CSRF_WORDS)
     elif _has_own_description(exc):
-        message = _sentence(exc.description or "")
+        message = _sentence(translate(exc.description or ""))
     else:
         message = words
     if code >= 500:
@@ -152,13 +155,13 @@ def _sentence(text: str) -> str:
 def _links(exc: HTTPException, code: int) -> list[tuple[str, str]]:
     links: list[tuple[str, str]] = []
     if isinstance(exc, PageError) and exc.link:
-        links.append(exc.link)
+        links.append((translate(exc.link[0]), exc.link[1]))
     back = _same_site_referrer()
     if back:
-        links.append(("Go back to the page you came from", back))
+        links.append((translate(N_("Go back to the page you came from")), back))
     if code in (401, 403) and not _signed_in():
-        links.append(("Sign in", url_for("auth.login", next=request.full_path.rstrip("?"))))
-    links.append(("Go to the film club's posts", url_for("posts.index")))
+        links.append((translate(N_("Sign in")), url_for("auth.login", next=request.full_path.rstrip("?"))))
+    links.append((translate(N_("Go to the film club's posts")), url_for("posts.index")))
     return links
 
 

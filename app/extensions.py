@@ -1,4 +1,5 @@
 """Extensions, created unbound here and bound to an app in ``create_app``."""
+from flask_babel import Babel
 from flask_caching import Cache
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -18,3 +19,4 @@ login_manager = LightLoginManager()  # Flask-Login, without its per-response hoo
 csrf = LightCSRFProtect()  # Flask-WTF's, looking at the method first
 cache = Cache()
 redis_clients = RedisClients()
+babel = Babel()

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 
 from flask import current_app, render_template
+from flask_babel import gettext
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
@@ -33,7 +34,10 @@ from sqlalchemy import ColumnElement, Insert, Select, case, insert, literal, sel
 
 from app import defaults
 from app.db_events import run_after_commit
+from app.config import LOCALES
 from app.extensions import db
+from app.i18n import in_locale, recipient_locale
+from app.links import page_url
 from app.models.delivery import EMAIL, PENDING, SMS, Delivery
 from app.models.types import utcnow
 from app.models.user import CHANNEL_SMS, User
@@ -190,27 +194,60 @@ def welcome_key(user_id: int) -> str:
 
 
 def welcome_delivery(user: User) -> Delivery:
-    """The welcome email's delivery row for ``user``, added to the session if new."""
+    """The welcome email's delivery row for ``user``, added to the session if new; in their language."""
     key = welcome_key(user.id)
     existing = db.session.scalar(select(Delivery).where(Delivery.idempotency_key == key))
     if existing is not None:
         return existing
-    delivery = Delivery(
-        idempotency_key=key, channel=EMAIL, kind="welcome", recipient=user.email, user_id=user.id,
-        subject="Welcome to the film club",
-        body=render_template("email/welcome.txt", user=user),
-    )
+    locale = recipient_locale(user)
+    with in_locale(locale):
+        delivery = Delivery(
+            idempotency_key=key, channel=EMAIL, kind="welcome", recipient=user.email, user_id=user.id,
+            subject=gettext("Welcome to the film club"), locale=locale,
+            body=render_template("email/welcome.txt", user=user, link=page_url("screenings.index")),
+        )
     db.session.add(delivery)
     db.session.flush()
     return delivery
 
 
+def queue_welcome(user: User) -> None:
+    """The welcome email, once per member, sent after the transaction that verified them commits."""
+    welcome_delivery(user)
+    enqueue_after_commit("jobs.email.send_welcome_email", user.id, job_id=f"welcome-email-{user.id}", queue=DEFAULT)
+
+
 # -- delivery rows for many members in one statement ------------------------------------
+Localised = Mapping[str, str]  # locale -> text: a message written once per language (``in_each_locale``)
+
+
+def in_each_locale(render: Callable[[], tuple[str, str]]) -> tuple[Localised, Localised]:
+    """``render()`` (-> subject, body) once per language: the subjects and bodies by locale."""
+    subjects, bodies = {}, {}
+    for locale in LOCALES:
+        with in_locale(locale):
+            subjects[locale], bodies[locale] = render()
+    return subjects, bodies
+
+
+def member_locale() -> ColumnElement[str]:
+    """Each member's language in SQL: their saved choice, else ``APP_LOCALE``."""
+    return case((User.locale.in_(LOCALES), User.locale), else_=literal(current_app.config["APP_LOCALE"]))
+
+
+def _per_locale(text: str | Localised) -> ColumnElement[str]:
+    """A literal, or a ``CASE`` on the member's language choosing the text written in it."""
+    if isinstance(text, str):
+        return literal(text)
+    default = current_app.config["APP_LOCALE"]
+    whens = [(member_locale() == literal(locale), literal(value)) for locale, value in text.items() if locale != default]
+    return case(*whens, else_=literal(text[default])) if whens else literal(text[default])
+
 # A member who chose SMS and verified their phone gets a text; everyone else an email.
 PREFERS_SMS = (User.notification_channel == CHANNEL_SMS) & User.phone_verified_at.is_not(None)
 
 
-def insert_deliveries(key: ColumnElement[str], kind: str, subject: str, body: str,
+def insert_deliveries(key: ColumnElement[str], kind: str, subject: str | Localised, body: str | Localised,
                       rows: Callable[[Select], Select], *, by_preference: bool = True,
                       announcement_id: int | None = None, now: datetime | None = None) -> Insert:
     """``INSERT INTO deliveries ... SELECT``: one pending row per member that ``rows`` selects.
@@ -218,8 +255,9 @@ def insert_deliveries(key: ColumnElement[str], kind: str, subject: str, body: st
     The one builder behind announcements, reminders and the daily notices. ``key`` is the
     SQL expression of each row's idempotency key; ``rows`` adds the joins, filters and order
     to a ``SELECT`` over ``User`` (and whatever ``key`` names). ``by_preference`` sends by the
-    member's channel (``PREFERS_SMS``), else by email. The statement is returned for the
-    caller to execute in its transaction.
+    member's channel (``PREFERS_SMS``), else by email. ``subject`` and ``body`` given per locale
+    (``in_each_locale``) go to each member in their language, still in one statement (a ``CASE``
+    on ``users.locale``). The statement is returned for the caller to execute in its transaction.
     """
     now = now or utcnow()
     values = {
@@ -228,8 +266,9 @@ def insert_deliveries(key: ColumnElement[str], kind: str, subject: str, body: st
         "kind": literal(kind),
         "recipient": case((PREFERS_SMS, User.phone), else_=User.email) if by_preference else User.email,
         "user_id": User.id,
-        "subject": literal(subject),
-        "body": literal(body),
+        "subject": _per_locale(subject),
+        "body": _per_locale(body),
+        "locale": member_locale(),
         "status": literal(PENDING),
         "attempts": literal(0),
         "due_at": literal(now, Delivery.due_at.type),

@@ -29,6 +29,9 @@ from pydantic import AfterValidator, BeforeValidator
 from wtforms import PasswordField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
+from app.i18n import translate
+from app.phrases import N_, Phrase
+
 # The characters str.splitlines() breaks on; every one is refused by the email package in a header.
 LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 MULTI_LINE_ALLOWED = frozenset("\n\t")
@@ -55,24 +58,24 @@ def _problem(text: str, allowed: frozenset[str], line_break_hint: str) -> str | 
         if char in allowed:
             continue
         if char in LINE_BREAKS:
-            return f"contains a line break ({describe(char)}); {line_break_hint}"
+            return Phrase("contains a line break (%(char)s); %(hint)s", char=describe(char), hint=line_break_hint)
         category = unicodedata.category(char)
         if category == "Cc":
-            return f"contains a control character ({describe(char)})"
+            return Phrase("contains a control character (%(char)s)", char=describe(char))
         if category == "Cs":
-            return f"contains an unpaired surrogate ({describe(char)}), which is not text"
+            return Phrase("contains an unpaired surrogate (%(char)s), which is not text", char=describe(char))
     return None
 
 
 def single_line_problem(text: str) -> str | None:
     """None if ``text`` may go into a mail header; else what is wrong ("contains a line break (U+2028 ...)...")."""
-    return _problem(text, frozenset(), "it must be a single line")
+    return _problem(text, frozenset(), N_("it must be a single line"))
 
 
 # Invisible or unassigned: bidirectional overrides (U+202E makes "gnp.exe" read "exe.png"), zero-width
 # characters that make two names look alike, private-use and unassigned code points.
-NOT_PRINTABLE = {"Cf": "an invisible formatting character", "Co": "a private-use character",
-                 "Cn": "an unassigned code point"}
+NOT_PRINTABLE = {"Cf": N_("an invisible formatting character"), "Co": N_("a private-use character"),
+                 "Cn": N_("an unassigned code point")}
 
 
 def display_name_problem(text: str) -> str | None:
@@ -83,15 +86,15 @@ def display_name_problem(text: str) -> str | None:
     for char in text:
         what = NOT_PRINTABLE.get(unicodedata.category(char))
         if what:
-            return f"contains {what} ({describe(char)}); a name must be printable text"
+            return Phrase("contains %(what)s (%(char)s); a name must be printable text", what=what, char=describe(char))
     if not text.strip():
-        return "is only spaces"
+        return N_("is only spaces")
     return None
 
 
 def multi_line_problem(text: str) -> str | None:
     """None if ``text`` (already normalised) is fine as a message body; else what is wrong."""
-    return _problem(text, MULTI_LINE_ALLOWED, "use plain new lines (Enter) only")
+    return _problem(text, MULTI_LINE_ALLOWED, N_("use plain new lines (Enter) only"))
 
 
 # --- pydantic (API schemas) -------------------------------------------------------------------
@@ -132,13 +135,18 @@ MultiLineText = Annotated[str, *MULTI_LINE]
 
 # --- WTForms (HTML forms) ---------------------------------------------------------------------
 
+def field_problem(field, problem: str) -> str:
+    """"Title contains a line break (...)." in the reader's language (the label is already in it)."""
+    return translate(Phrase("%(field)s %(problem)s.", field=str(field.label.text), problem=problem))
+
+
 class SingleLine:
     """WTForms validator: the field's text must be one line without control characters."""
 
     def __call__(self, form, field) -> None:
         problem = single_line_problem(field.data or "")
         if problem:
-            raise ValidationError(f"{field.label.text} {problem}.")
+            raise ValidationError(field_problem(field, problem))
 
 
 class DisplayName:
@@ -147,7 +155,7 @@ class DisplayName:
     def __call__(self, form, field) -> None:
         problem = display_name_problem(field.data or "")
         if problem:
-            raise ValidationError(f"{field.label.text} {problem}.")
+            raise ValidationError(field_problem(field, problem))
 
 
 class MultiLine:
@@ -156,7 +164,7 @@ class MultiLine:
     def __call__(self, form, field) -> None:
         problem = multi_line_problem(field.data or "")
         if problem:
-            raise ValidationError(f"{field.label.text} {problem}.")
+            raise ValidationError(field_problem(field, problem))
 
 
 class TextRulesForm(FlaskForm):

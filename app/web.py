@@ -16,6 +16,7 @@ from app.api import bp as api_bp
 from app.dev.views import bp as dev_bp
 from app.error_pages import register_error_pages
 from app.extensions import csrf
+from app.language.views import bp as language_bp
 from app.main.queue_metrics import register_queue_metrics
 from app.main.views import bp as main_bp
 from app.members.access import init_login
@@ -33,11 +34,15 @@ def register_web(app: Flask) -> None:
     init_login(app)
     init_limiter(app)
     init_social(app)
-    for bp in (main_bp, posts_bp, auth_bp, screenings_bp, accounts_bp, social_bp):
+    for bp in (main_bp, posts_bp, auth_bp, screenings_bp, accounts_bp, social_bp, language_bp):
         app.register_blueprint(bp)
     # The JSON API accepts only application/json bodies (which a cross-site form
     # cannot send) on a SameSite=Lax cookie, so it needs no CSRF token.
     csrf.exempt(api_bp)
+    # The footer's language switch carries no token (a token would start a session on every anonymous page,
+    # which then could not be served from the page cache). A cross-site form can at most set the visitor's
+    # language cookie: the session cookie is SameSite=Lax, so it cannot change a member's saved language.
+    csrf.exempt(language_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     init_dashboard(app)

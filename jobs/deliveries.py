@@ -62,6 +62,7 @@ class ClaimedRow:
     body: str
     idempotency_key: str
     attempts: int
+    locale: str | None = None  # the language it is written in: the HTML part's (app.mail_html)
 
 
 # Kinds whose rows are sent only by a job of their own (codes are redacted after
@@ -76,7 +77,7 @@ def claim_statement(which: ColumnElement[bool], token: datetime):
         .where(which, claimable(token))
         .values(status=SENDING, claimed_at=token, attempts=Delivery.attempts + 1)
         .returning(Delivery.id, Delivery.recipient, Delivery.subject, Delivery.body,
-                   Delivery.idempotency_key, Delivery.attempts)
+                   Delivery.idempotency_key, Delivery.attempts, Delivery.locale)
         .execution_options(synchronize_session=False)
     )
 

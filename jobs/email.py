@@ -6,6 +6,7 @@ import logging
 from flask import current_app
 
 from app.extensions import db
+from app.mail_html import html_part
 from app.models.user import User
 from app.outbox import welcome_delivery
 from jobs.deliveries import ClaimedRow, send_claimed
@@ -21,7 +22,8 @@ def send_email_delivery(delivery_id: int) -> str:
         settings = SMTPSettings.from_config(current_app.config)
         with SMTPConnection(settings, mail_rate(current_app.config)) as connection:
             return connection.deliver(settings.sender, delivery.recipient, delivery.subject, delivery.body,
-                                      delivery.idempotency_key)
+                                      delivery.idempotency_key,
+                                      html_part(delivery.subject, delivery.body, delivery.locale))
 
     return send_claimed(delivery_id, send, PermanentMailError, TransientMailError)
 

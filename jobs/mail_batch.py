@@ -29,6 +29,7 @@ from datetime import datetime
 from flask import current_app
 
 from app.extensions import db
+from app.mail_html import html_part
 from app.models.types import utcnow
 from jobs.claim_heartbeat import ClaimHeartbeat
 from jobs.deliveries import ClaimedRow, SentMarks, claim_range, mark_row_failed, release_row, stale_claim
@@ -139,7 +140,8 @@ def _send_on(connection: SMTPConnection, marks: SentMarks, batch: _Batch, settin
         if not batch.sendable(row):
             continue
         try:
-            answer = connection.deliver(settings.sender, row.recipient, row.subject, row.body, row.idempotency_key)
+            answer = connection.deliver(settings.sender, row.recipient, row.subject, row.body, row.idempotency_key,
+                                        html_part(row.subject, row.body, row.locale))
         except PermanentMailError as exc:
             batch.fail(row, str(exc))
             if not exc.session_usable:

@@ -93,18 +93,20 @@ def envelope_for(sender: str, recipient: str) -> Envelope:
     return Envelope(sender_address, f"{local}@{domain}", smtputf8=not (local.isascii() and sender_address.isascii()))
 
 
-def build_message(sender: str, recipient: str, subject: str, body: str, message_id_key: str) -> EmailMessage:
+def build_message(sender: str, recipient: str, subject: str, body: str, message_id_key: str,
+                  html: str | None = None) -> EmailMessage:
     """The message for one row. Raises ``UnsendableMessage`` (naming what is wrong) if it cannot be built."""
     problem = single_line_problem(subject)
     if problem:
         raise UnsendableMessage(f"the subject cannot be sent: it {problem}")
     try:
-        return _build(sender, recipient, subject, body, message_id_key)
+        return _build(sender, recipient, subject, body, message_id_key, html)
     except (ValueError, TypeError, LookupError) as exc:
         raise UnsendableMessage(f"the message cannot be built: {type(exc).__name__}: {exc}") from exc
 
 
-def _build(sender: str, recipient: str, subject: str, body: str, message_id_key: str) -> EmailMessage:
+def _build(sender: str, recipient: str, subject: str, body: str, message_id_key: str,
+           html: str | None = None) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = recipient
@@ -119,6 +121,8 @@ def _build(sender: str, recipient: str, subject: str, body: str, message_id_key:
     # The idempotency key travels in a header so a duplicate is recognisable downstream.
     message["X-Delivery-Key"] = message_id_key
     message.set_content(body)
+    if html is not None:  # multipart/alternative: the plain text first, the HTML part preferred by readers
+        message.add_alternative(html, subtype="html")
     return message
 
 
@@ -179,7 +183,8 @@ class SMTPConnection:
                 self._smtp.close()
             self._smtp = None
 
-    def deliver(self, sender: str, recipient: str, subject: str, body: str, key: str) -> str:
+    def deliver(self, sender: str, recipient: str, subject: str, body: str, key: str,
+                html: str | None = None) -> str:
         """Address, build and send one message; returns the server's answer to DATA.
 
         Raises ``UnsendableMessage`` (session still usable) when this message
@@ -187,7 +192,7 @@ class SMTPConnection:
         """
         envelope = envelope_for(sender, recipient)
         header_recipient = recipient if envelope.smtputf8 else envelope.recipient
-        message = build_message(sender, header_recipient, subject, body, key)
+        message = build_message(sender, header_recipient, subject, body, key, html)
         return self.send(message, envelope)
 
     def offers_smtputf8(self) -> bool:

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
+from flask_babel import gettext
 from rq.job import Dependency
 from sqlalchemy import String, and_, cast, exists, literal, select
 
@@ -19,7 +20,9 @@ from app.models.delivery import PENDING, Delivery
 from app.models.screening import ACTIVE, Rsvp, Screening
 from app.models.types import utcnow
 from app.models.user import User
-from app.outbox import enqueue_now, insert_deliveries
+from app.links import page_url
+from app.outbox import enqueue_now, in_each_locale, insert_deliveries
+from app.times import local_clock
 from jobs.email import send_email_delivery
 from jobs.mailer import TransientMailError
 from jobs.sms import send_sms_delivery
@@ -59,10 +62,12 @@ def queue_todays_notifications(day: str | None = None) -> str:
 def _create_deliveries(day: date, screening: Screening, zone: ZoneInfo) -> None:
     prefix = _key_prefix(day, screening.id)
     key = literal(prefix) + cast(User.id, String)
-    local_start = screening.starts_at.astimezone(zone)
-    body = render_template("email/daily.txt", screening=screening, local_start=local_start)
+    link = page_url("screenings.detail", screening_id=screening.id)
+    subject, body = in_each_locale(lambda: (
+        gettext("Today %(when)s: %(title)s", when=local_clock(screening.starts_at, zone=zone), title=screening.title),
+        render_template("email/daily.txt", screening=screening, link=link)))
     db.session.execute(insert_deliveries(
-        key, "daily", f"Today {local_start:%H:%M}: {screening.title}", body,
+        key, "daily", subject, body,
         lambda rows: rows.join(Rsvp, and_(Rsvp.user_id == User.id, Rsvp.screening_id == screening.id))
         .where(~exists().where(Delivery.idempotency_key == key)).order_by(User.id)))
     db.session.commit()

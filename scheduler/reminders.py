@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, render_template
+from flask_babel import gettext
 from sqlalchemy import String, and_, cast, func, literal, select, update
 
 from app.extensions import db
@@ -31,7 +32,8 @@ from app.models.delivery import Delivery
 from app.models.screening import CANCELLED_REMINDER, DISPATCHED, PENDING, Reminder, Screening
 from app.models.types import utcnow
 from app.models.user import User
-from app.outbox import enqueue_deliveries, insert_deliveries
+from app.links import page_url
+from app.outbox import enqueue_deliveries, in_each_locale, insert_deliveries
 from app.screenings.reminders import QUEUE
 
 log = logging.getLogger(__name__)
@@ -66,9 +68,10 @@ def dispatch(screening_id: int, lead_seconds: int | None, now: datetime | None =
     if not claimed:
         db.session.commit()
         return 0
-    subject = f"Reminder: {screening.title} ({screening.film})"
-    body = render_template("email/reminder.txt", screening=screening,
-                           local_start=_local(screening.starts_at))
+    link = page_url("screenings.detail", screening_id=screening.id)
+    subject, body = in_each_locale(lambda: (
+        gettext("Reminder: %(title)s (%(film)s)", title=screening.title, film=screening.film),
+        render_template("email/reminder.txt", screening=screening, link=link)))
     key = literal("reminder:") + cast(Reminder.id, String)
     db.session.execute(insert_deliveries(
         key, "reminder", subject, body,

@@ -21,6 +21,9 @@ from tests.helpers.mail import burst
 from tests.helpers.smtp import SMTPServer
 
 os.environ["APP_ENV"] = "testing"
+# The suite's assertions are in English: every app (and every worker it starts) speaks English unless a
+# test asks for Korean (APP_LOCALE="ko" in its config, a locale cookie or Accept-Language: ko).
+os.environ["APP_LOCALE"] = "en"
 
 DATABASES = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 

@@ -23,7 +23,9 @@ def test_admin_announcement_is_accepted_with_one_delivery_per_member(app, client
         rows = db.session.scalars(select(Delivery).where(Delivery.announcement_id == body["id"])).all()
         assert len(rows) == 31 and {r.status for r in rows} == {"pending"}
         assert {r.idempotency_key for r in rows} == {f"announcement:{body['id']}:{r.user_id}" for r in rows}
-        assert rows[0].subject == "Screening moved" and rows[0].body == "Now Friday."
+        assert rows[0].subject == "Screening moved" and rows[0].body.startswith("Now Friday.\n")
+        # signed by the club, with a link back to the site, in the member's language (English here)
+        assert rows[0].body.endswith("\n-- \nThe library film club\nhttp://localhost/posts/")
     fan_out = JSONQueue("low", connection=Redis.from_url(redis_url)).fetch_job(f"announcement-{body['id']}-fan-out")
     assert fan_out is not None and fan_out.func_name == "jobs.announcements.fan_out"
 

@@ -44,7 +44,7 @@ def test_days_notifications_go_out_in_screening_order_once(app, smtp, run_jobs):
         queue_todays_notifications("2026-12-01")  # a second run the same day sends nothing more
     run_jobs()
     subjects = [m["Subject"] for m in smtp.to("m0@example.com")]
-    assert subjects == ["Today 14:00: Matinee", "Today 18:00: Dinner show", "Today 20:00: Evening"]
+    assert subjects == ["Today 2:00 PM KST: Matinee", "Today 6:00 PM KST: Dinner show", "Today 8:00 PM KST: Evening"]
     assert len(smtp.messages) == 9
     order = [m["Subject"] for m in smtp.messages]
     assert order == sorted(order, key=lambda s: s.split(":")[0] + s.split(":")[1])  # never a later one first

@@ -70,7 +70,7 @@ def test_admin_page_shows_reasons_and_its_retry_button_needs_the_csrf_token(app,
     smtp.refuse_permanently.clear()
     response = client.post(f"{page_url}/retry-failed", data={"csrf_token": csrf_token(page)},
                            follow_redirects=True)
-    assert response.status_code == 200 and "1 failed deliveries queued again." in response.get_data(as_text=True)
+    assert response.status_code == 200 and "1 failed delivery queued again." in response.get_data(as_text=True)
     run_jobs()
     assert statuses(app, announcement_id) == {"sent": 7} and len(smtp.to(emails[2])) == 1
 

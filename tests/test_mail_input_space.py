@@ -145,7 +145,8 @@ def test_announcement_subject_and_body(quiet_app, make_user, smtp):
         row = assert_delivered_as_stored(app, smtp, f"announcement:{announcement_id}:{member.id}")
         with app.app_context():
             stored = db.session.get(Announcement, announcement_id)
-            assert (row.subject, row.body) == (stored.subject, stored.body)
+            # the announcement's text, then the club's signature and a link to the site
+            assert row.subject == stored.subject and row.body.startswith(stored.body + "\n\n-- \n")
         assert stored.subject == subject.strip() and stored.body == body.replace("\r\n", "\n").replace(
             "\r", "\n").strip()
 

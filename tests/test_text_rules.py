@@ -142,7 +142,9 @@ def test_html_announcement_body_keeps_its_paragraphs_in_the_mail(app_factory, ma
     assert response.status_code == 302
     run_jobs()
     message = smtp.to(emails[0])[0]
-    assert mail_text(message) == "Friday:\nParasite\n\nSaturday: Burning"
+    assert mail_text(message).startswith("Friday:\nParasite\n\nSaturday: Burning\n\n-- \n")
+    html = message.get_body(("html",)).get_content().replace("\r\n", "\n")  # the HTML part keeps the paragraphs too
+    assert "Friday:<br>\nParasite</p>" in html and "Saturday: Burning</p>" in html
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "<p>Friday:<br>\nParasite</p>\n<p>Saturday: Burning</p>" in page
 

@@ -24,7 +24,7 @@ def test_welcome_email_arrives_through_a_worker(app, client, smtp, run_jobs, red
     messages = smtp.to("new@example.com")
     assert len(messages) == 1
     assert messages[0]["Subject"] == "Welcome to the film club"
-    assert "Newcomer" in messages[0].get_content()
+    assert "Newcomer" in messages[0].get_body(("plain",)).get_content()
     with app.app_context():
         delivery = db.session.scalar(select(Delivery).where(Delivery.user_id == user_id,
                                                             Delivery.kind == "welcome"))

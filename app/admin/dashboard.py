@@ -22,6 +22,7 @@ from app.admin.dashboard_input import init_dashboard_input
 from app.admin.dashboard_text import init_dashboard_text
 from app.extensions import csrf
 from app.members.access import admin_refusal
+from app.phrases import N_
 from app.safe_jobs import SERIALIZER, JSONJob, JSONQueue, requeue_job
 from app.security.proxies import public_origin
 
@@ -80,7 +81,7 @@ def _guard_dashboard():
         return refusal
     writes = request.method not in SAFE_METHODS or request.endpoint in WRITES_ON_GET
     if writes and not same_origin():
-        abort(403, "cross-site request refused: the dashboard's actions must come from its own pages")
+        abort(403, N_("cross-site request refused: the dashboard's actions must come from its own pages"))
     return None
 
 

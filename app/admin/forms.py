@@ -1,3 +1,4 @@
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
@@ -7,12 +8,12 @@ from app.text_rules import TextRulesForm
 
 
 class AnnouncementForm(TextRulesForm):
-    subject = StringField("Subject", validators=[DataRequired(), Length(max=SUBJECT_MAX_LENGTH)])
-    body = TextAreaField("Message", validators=[DataRequired(), Length(max=BODY_MAX_LENGTH)])
-    submit = SubmitField("Send to every member")
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=SUBJECT_MAX_LENGTH)])
+    body = TextAreaField(_l("Message"), validators=[DataRequired(), Length(max=BODY_MAX_LENGTH)])
+    submit = SubmitField(_l("Send to every member"))
 
 
 class RetryFailedForm(FlaskForm):
     """The CSRF token of the "retry the failed deliveries" button."""
 
-    submit = SubmitField("Retry the failed deliveries")
+    submit = SubmitField(_l("Retry the failed deliveries"))

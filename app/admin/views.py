@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _, ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -10,6 +11,7 @@ from app.admin.forms import AnnouncementForm, RetryFailedForm
 from app.announcements import service
 from app.extensions import db
 from app.models.announcement import Announcement
+from app.phrases import N_
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -29,7 +31,8 @@ def new_announcement() -> Response | str:
     if form.validate_on_submit():
         announcement = service.create_announcement(current_user, form.subject.data.strip(),
                                                    form.body.data.strip())
-        flash(f"Announcement queued for {announcement.recipient_count} members.")
+        flash(ngettext("Announcement queued for %(num)s member.", "Announcement queued for %(num)s members.",
+                       announcement.recipient_count))
         return redirect(url_for("admin.announcement", announcement_id=announcement.id))
     return render_template("admin/new_announcement.html", form=form)
 
@@ -51,7 +54,8 @@ def retry_failed(announcement_id: int) -> Response:
     if db.session.get(Announcement, announcement_id) is None:
         abort(404)
     if not RetryFailedForm().validate_on_submit():
-        abort(400, "the form expired; reload the page and try again")
+        abort(400, N_("the form expired; reload the page and try again"))
     retried = service.retry_failed(announcement_id)
-    flash(f"{retried} failed deliveries queued again." if retried else "There were no failed deliveries to retry.")
+    flash(ngettext("%(num)s failed delivery queued again.", "%(num)s failed deliveries queued again.", retried)
+          if retried else _("There were no failed deliveries to retry."))
     return redirect(url_for("admin.announcement", announcement_id=announcement_id))

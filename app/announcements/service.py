@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import render_template
 from sqlalchemy import String, cast, func, literal, select, update
 
 from app.announcements.schemas import AnnouncementCounts, AnnouncementFailure, AnnouncementOut
@@ -19,7 +20,8 @@ from app.models.announcement import Announcement
 from app.models.delivery import FAILED, PENDING, SENDING, SENT, Delivery
 from app.models.types import utcnow
 from app.models.user import User
-from app.outbox import LOW, enqueue_after_commit, insert_deliveries
+from app.links import page_url
+from app.outbox import LOW, enqueue_after_commit, in_each_locale, insert_deliveries
 from app.posts.schemas import AuthorOut
 
 KIND = "announcement"
@@ -46,7 +48,9 @@ def create_announcement(author: User, subject: str, body: str) -> Announcement:
     db.session.flush()
     key = literal(idempotency_prefix(announcement.id)) + cast(User.id, String)
     # Bulk mail goes only to addresses their members proved: an unverified one may be someone else's.
-    db.session.execute(insert_deliveries(key, KIND, subject, body,
+    link = page_url("posts.index")  # members have no page of announcements: the club's front page
+    _, bodies = in_each_locale(lambda: ("", render_template("email/announcement.txt", body=body, link=link)))
+    db.session.execute(insert_deliveries(key, KIND, subject, bodies,
                                          lambda rows: rows.where(User.email_verified_at.is_not(None)).order_by(User.id),
                                          by_preference=False, announcement_id=announcement.id))
     # rowcount of INSERT ... SELECT is -1 on some drivers (psycopg): count the rows (indexed).

@@ -11,6 +11,7 @@ from flask_login import current_user
 from app.error_pages import APIError, PageError, error_response
 from app.extensions import login_manager
 from app.members import sessions
+from app.phrases import N_
 
 
 def init_login(app: Flask) -> None:
@@ -32,7 +33,7 @@ F = TypeVar("F", bound=Callable)
 UNVERIFIED_MESSAGE = ("verify your account first: enter the code we sent you "
                       "(POST /api/auth/verify, or the page /auth/verify); "
                       "POST /api/auth/verify/resend sends a new one")
-UNVERIFIED_PAGE = ("Verify your account first: enter the code we sent you when you signed up. "
+UNVERIFIED_PAGE = N_("Verify your account first: enter the code we sent you when you signed up. "
                    "No code, or it expired? You can ask for a new one on the same page.")
 
 
@@ -40,7 +41,7 @@ def refuse_unverified(page_message: str = UNVERIFIED_PAGE, api_message: str = UN
     """403: as JSON under /api/, else a page whose link leads to entering the code."""
     if request.blueprint == "api":
         raise APIError(403, api_message)
-    raise PageError(403, page_message, link=("Enter your code", url_for("accounts.verify")))
+    raise PageError(403, page_message, link=(N_("Enter your code"), url_for("accounts.verify")))
 
 
 def require_verified(page_message: str = UNVERIFIED_PAGE, api_message: str = UNVERIFIED_MESSAGE) -> None:

@@ -15,6 +15,7 @@ from flask import current_app, has_app_context
 from phonenumbers import NumberParseException, PhoneNumberType
 
 from app.exceptions import InvalidContact
+from app.phrases import N_, Phrase
 
 MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 SEPARATORS = set("+-.()/")
@@ -38,28 +39,29 @@ def normalise_phone(raw: str, region: str | None = None) -> str:
     """
     text = (raw or "").strip()
     if not text or len(text) > 32:
-        raise InvalidContact("give a mobile phone number, e.g. 010-1234-5678 or +82 10 1234 5678")
+        raise InvalidContact(N_("give a mobile phone number, e.g. 010-1234-5678 or +82 10 1234 5678"))
     try:
         number = phonenumbers.parse(text, region or default_region())
     except NumberParseException as exc:
         number, parse_error = None, exc
     if (number is not None and number.extension) or EXTENSION_MARK.search(text):
-        raise InvalidContact(f"{text!r} has an extension: a text message cannot reach one; "
-                             f"give the mobile number alone, e.g. 010-1234-5678")
+        raise InvalidContact(Phrase("%(typed)s has an extension: a text message cannot reach one; "
+                                    "give the mobile number alone, e.g. 010-1234-5678", typed=repr(text)))
     if any(ch.isalpha() for ch in text):
-        raise InvalidContact(f"{text!r} has letters: a phone number is digits only "
-                             f"(letters are not read as keypad digits), e.g. 010-1234-5678")
+        raise InvalidContact(Phrase("%(typed)s has letters: a phone number is digits only "
+                                    "(letters are not read as keypad digits), e.g. 010-1234-5678", typed=repr(text)))
     odd = sorted({ch for ch in text if not (ch.isdecimal() or ch.isspace() or ch in SEPARATORS
                                               or unicodedata.category(ch) == "Pd")})
     if odd:
-        raise InvalidContact(f"{text!r} has {' '.join(repr(ch) for ch in odd)}: a phone number has digits, "
-                             f"spaces, '-', '(', ')' and a leading '+' only")
+        raise InvalidContact(Phrase("%(typed)s has %(odd)s: a phone number has digits, "
+                                    "spaces, '-', '(', ')' and a leading '+' only", typed=repr(text),
+                                    odd=" ".join(repr(ch) for ch in odd)))
     if number is None:
-        raise InvalidContact(f"not a phone number: {parse_error}")
+        raise InvalidContact(Phrase("not a phone number: %(error)s", error=str(parse_error)))
     if not phonenumbers.is_valid_number(number):
-        raise InvalidContact(f"{text!r} is not a valid phone number")
+        raise InvalidContact(Phrase("%(typed)s is not a valid phone number", typed=repr(text)))
     if phonenumbers.number_type(number) not in MOBILE_TYPES:
-        raise InvalidContact(f"{text!r} is not a mobile number: text messages cannot reach it")
+        raise InvalidContact(Phrase("%(typed)s is not a mobile number: text messages cannot reach it", typed=repr(text)))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -24,6 +24,7 @@ import math
 import time
 
 from flask import Flask, current_app, request
+from flask_babel import ngettext
 from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import STRATEGIES
@@ -112,7 +113,7 @@ def enforce_address(limit_setting: str, scope: str) -> None:
 def wait_phrase(seconds: int) -> str:
     """``42 seconds``, ``3 minutes``, ``2 hours``: how long to wait, in words for a page."""
     if seconds < 120:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(num)s second", "%(num)s seconds", seconds)
     if seconds < 2 * 3600:
-        return f"{math.ceil(seconds / 60)} minutes"
-    return f"{math.ceil(seconds / 3600)} hours"
+        return ngettext("%(num)s minute", "%(num)s minutes", math.ceil(seconds / 60))
+    return ngettext("%(num)s hour", "%(num)s hours", math.ceil(seconds / 3600))

@@ -13,14 +13,16 @@ from functools import cache
 
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from app.phrases import N_
+
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 SITE_WORDS = ("filmclub", "film club", "film-club", "the film club")
 
-COMMON = ("this password is one of the most common passwords, which are tried first when an account is "
+COMMON = N_("this password is one of the most common passwords, which are tried first when an account is "
           "attacked; choose another (a few unrelated words make a good one)")
-DICTIONARY = "this password is a single dictionary word or name; choose another (a few unrelated words make a good one)"
-CONTEXT = "this password is too close to your email address, your name or this site's name; choose another"
+DICTIONARY = N_("this password is a single dictionary word or name; choose another (a few unrelated words make a good one)")
+CONTEXT = N_("this password is too close to your email address, your name or this site's name; choose another")
 
 
 @cache

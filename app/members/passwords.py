@@ -19,11 +19,13 @@ import logging
 import secrets
 
 from flask import current_app, render_template, url_for
+from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import defaults
 from app.exceptions import FORBIDDEN, INVALID, PasswordRefused  # noqa: F401 (PasswordRefused: for callers)
 from app.extensions import db
+from app.i18n import in_locale, recipient_locale
 from app.members import limits, sessions
 from app.members.password_rules import password_problem
 from app.members.service import find_user_by_email
@@ -31,6 +33,7 @@ from app.models.delivery import EMAIL, Delivery
 from app.models.types import utcnow
 from app.models.user import User
 from app.outbox import HIGH, enqueue_after_commit
+from app.phrases import N_
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ DELIVERY_KIND = "password_reset"
 WRONG_PASSWORD = "the current password is wrong"
 BAD_LINK = ("this password-reset link is not valid: it is wrong, expired (links last 30 minutes) or was "
             "already used; ask for a new one")
-BAD_LINK_PAGE = ("This password-reset link cannot be used: it is wrong, more than 30 minutes old, or was "
+BAD_LINK_PAGE = N_("This password-reset link cannot be used: it is wrong, more than 30 minutes old, or was "
                  "already used. Ask for a new one below.")
 
 
@@ -85,14 +88,16 @@ def request_reset(email: str) -> None:
         log.info("password reset for user %s not sent: over RATELIMIT_CODE_SEND", user.id)
         return
     link = _reset_link(reset_token(user))
-    delivery = Delivery(
-        # Each request is its own mail: two asked within one second carry the same signed link.
-        idempotency_key=f"password-reset:{user.id}:{secrets.token_hex(8)}",
-        channel=EMAIL, kind=DELIVERY_KIND, recipient=user.email, user_id=user.id,
-        subject="Reset your film club password",
-        body=render_template("email/password_reset.txt", user=user, link=link,
-                             minutes=defaults.PASSWORD_RESET_TTL // 60),
-    )
+    locale = recipient_locale(user)
+    with in_locale(locale):
+        delivery = Delivery(
+            # Each request is its own mail: two asked within one second carry the same signed link.
+            idempotency_key=f"password-reset:{user.id}:{secrets.token_hex(8)}",
+            channel=EMAIL, kind=DELIVERY_KIND, recipient=user.email, user_id=user.id,
+            subject=gettext("Reset your film club password"), locale=locale,
+            body=render_template("email/password_reset.txt", user=user, link=link,
+                                 minutes=defaults.PASSWORD_RESET_TTL // 60),
+        )
     db.session.add(delivery)
     db.session.flush()
     enqueue_after_commit("jobs.verification.send_verification_code", delivery.id,
@@ -140,7 +145,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     A member who signed up through a provider and never had a password sets one with a reset link.
     """
     if not user.check_password(current_password):
-        raise PasswordRefused(FORBIDDEN, WRONG_PASSWORD, "The current password is wrong.",
+        raise PasswordRefused(FORBIDDEN, WRONG_PASSWORD, N_("The current password is wrong."),
                               field="current_password")
     _check_new(user, new_password)
     user.set_password(new_password)

@@ -13,10 +13,11 @@ from app import defaults
 
 from app.exceptions import EmailTaken, PhoneTaken
 from app.extensions import db
+from app.i18n import signup_locale
 from app.members import limits, verification
 from app.members.contact import normalise_email
 from app.models.user import CHANNELS, User
-from app.outbox import DEFAULT, enqueue_after_commit, welcome_delivery
+from app.outbox import queue_welcome
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> U
 
     ``phone`` is already E.164 (see ``app.members.contact``). Both jobs are
     enqueued after the commit: the code on the ``high`` queue, the welcome email
-    on ``default``.
+    on ``default``. Both are written in the language the sign-up page was in.
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
@@ -68,13 +69,11 @@ def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> U
         raise PhoneTaken(phone)
     claim_email(email)
     user = User(email=normalise_email(email, strict=False), name=name.strip(), phone=phone,
-                notification_channel=channel)
+                notification_channel=channel, locale=signup_locale())
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    welcome_delivery(user)
-    enqueue_after_commit("jobs.email.send_welcome_email", user.id,
-                         job_id=f"welcome-email-{user.id}", queue=DEFAULT)
+    queue_welcome(user)
     verification.issue_code(user, channel)
     db.session.commit()
     return user

@@ -24,12 +24,14 @@ from sqlalchemy import select
 
 from app.exceptions import ProfileError, SocialSignupError
 from app.extensions import db
+from app.i18n import signup_locale
 from app.members import verification
 from app.members.contact import InvalidContact, normalise_email
 from app.members.service import claim_email, email_owned, find_user_by_email
 from app.models.social_account import SocialAccount
 from app.models.types import utcnow
 from app.models.user import CHANNEL_SMS, User
+from app.phrases import N_, Phrase
 
 
 @dataclass(frozen=True)
@@ -167,21 +169,23 @@ def create_member(profile: SocialProfile, name: str, phone: str, email: str | No
     """A new member from a first social sign-in; unusable until the phone code is entered."""
     address = profile.email or email
     if not address:
-        raise SocialSignupError("Give an email address: the provider did not share one.")
+        raise SocialSignupError(N_("Give an email address: the provider did not share one."))
     try:
         address = normalise_email(address)
     except InvalidContact as exc:
         raise SocialSignupError(str(exc)) from None
     if email_owned(address):
-        raise SocialSignupError("An account with this email already exists: sign in with your password, "
-                                f"then use \u201csign in with {profile.provider.capitalize()}\u201d once to link it.")
+        raise SocialSignupError(Phrase("An account with this email already exists: sign in with your password, "
+                                       "then use \u201csign in with %(provider)s\u201d once to link it.",
+                                       provider=profile.provider.capitalize()))
     if verification.phone_taken(phone):
-        raise SocialSignupError("This mobile number is verified on another account, and a number belongs to one "
-                                "member. Give another number, or sign in to that account and link "
-                                f"{profile.provider.capitalize()} from there.")
+        raise SocialSignupError(Phrase("This mobile number is verified on another account, and a number belongs "
+                                       "to one member. Give another number, or sign in to that account and link "
+                                       "%(provider)s from there.", provider=profile.provider.capitalize()))
     claim_email(address)  # an unverified holder does not keep the owner out
     trusted_email = bool(profile.email and profile.email_verified)
     user = User(email=address, name=name.strip(), phone=phone, notification_channel=CHANNEL_SMS,
+                locale=signup_locale(),
                 email_verified_at=utcnow() if trusted_email else None)
     db.session.add(user)
     db.session.flush()

@@ -24,10 +24,12 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app, render_template
+from flask_babel import gettext, ngettext
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.i18n import in_locale, recipient_locale
 from app.members import limits
 from app.models.delivery import Delivery
 from app.models.types import utcnow
@@ -75,12 +77,17 @@ def issue_code(user: User, channel: str) -> Delivery:
     db.session.add(row)
     db.session.flush()
     minutes = max(1, current_app.config["VERIFICATION_CODE_TTL"] // 60)
-    delivery = Delivery(
-        idempotency_key=f"verification-code:{row.id}", channel=channel, kind=DELIVERY_KIND,
-        recipient=destination, user_id=user.id, subject="Your film club verification code",
-        body=render_template("email/verification_code.txt", user=user, code=code, minutes=minutes)
-        if channel != CHANNEL_SMS else f"[Film club] Your verification code is {code} ({minutes} min).",
-    )
+    locale = recipient_locale(user)
+    with in_locale(locale):
+        delivery = Delivery(
+            idempotency_key=f"verification-code:{row.id}", channel=channel, kind=DELIVERY_KIND,
+            recipient=destination, user_id=user.id, subject=gettext("Your film club verification code"),
+            body=render_template("email/verification_code.txt", user=user, code=code, minutes=minutes)
+            if channel != CHANNEL_SMS else ngettext("[Film club] Your verification code is %(code)s (%(num)s min).",
+                                                    "[Film club] Your verification code is %(code)s (%(num)s min).",
+                                                    minutes, code=code),
+            locale=locale,
+        )
     db.session.add(delivery)
     db.session.flush()
     enqueue_after_commit("jobs.verification.send_verification_code", delivery.id,

@@ -51,6 +51,9 @@ class Delivery(db.Model):
     announcement_id: Mapped[int | None] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"))
     subject: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")
+    # The language the message is written in (the recipient's, app.i18n.recipient_locale): the mail's
+    # HTML part is laid out in it. Empty for rows written before it existed.
+    locale: Mapped[str | None] = mapped_column(String(5))
     status: Mapped[str] = mapped_column(String(10), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

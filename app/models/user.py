@@ -38,6 +38,8 @@ class User(UserMixin, db.Model):
     # Where codes and reminders go: 'sms' (to ``phone``) or 'email'. Reminders read this.
     notification_channel: Mapped[str] = mapped_column(String(5), default=CHANNEL_EMAIL,
                                                       server_default=CHANNEL_EMAIL)
+    # The member's language for pages, mail and SMS ('ko' or 'en'); empty: APP_LOCALE decides (app/i18n.py).
+    locale: Mapped[str | None] = mapped_column(String(5))
 
     # The token of the session this object was loaded for (app.members.sessions); not a column.
     session_token = None  # type: str | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -13,6 +14,7 @@ from app.extensions import db
 from app.members.access import verified_required
 from app.models.post import Post
 from app.page_cache import anonymous_reader, cached_page
+from app.phrases import N_
 from app.posts import service
 from app.posts.cache import LISTS_NAMESPACE, detail_namespace, post_cache
 from app.posts.forms import DeleteForm, PostForm
@@ -68,15 +70,15 @@ def create() -> Response | str:
     form = PostForm()
     if form.validate_on_submit():
         post = service.create_post(current_user, form.title.data.strip(), form.body.data.strip())
-        flash("Post published.", "success")
+        flash(_("Post published."), "success")
         return redirect(url_for("posts.detail", post_id=post.id))
-    return render_template("posts/form.html", form=form, heading="New post")
+    return render_template("posts/form.html", form=form, heading=_("New post"))
 
 
 def _own_post(post_id: int) -> Post:
     post = db.session.get(Post, post_id) or abort(404)
     if not service.can_edit(current_user, post):
-        abort(403, "only the post's author can edit or delete it")
+        abort(403, N_("only the post's author can edit or delete it"))
     return post
 
 
@@ -88,9 +90,9 @@ def edit(post_id: int) -> Response | str:
     form = PostForm(obj=post)
     if form.validate_on_submit():
         service.update_post(post, title=form.title.data.strip(), body=form.body.data.strip())
-        flash("Post updated.", "success")
+        flash(_("Post updated."), "success")
         return redirect(url_for("posts.detail", post_id=post.id))
-    return render_template("posts/form.html", form=form, heading="Edit post")
+    return render_template("posts/form.html", form=form, heading=_("Edit post"))
 
 
 @bp.get("/<int:post_id>/delete")
@@ -109,7 +111,7 @@ def confirm_delete(post_id: int) -> str:
 def delete(post_id: int) -> Response:
     post = _own_post(post_id)
     if not DeleteForm().validate_on_submit():
-        abort(400, "the form expired; reload the page and try again")
+        abort(400, N_("the form expired; reload the page and try again"))
     service.delete_post(post)
-    flash("Post deleted.", "success")
+    flash(_("Post deleted."), "success")
     return redirect(url_for("posts.index"))

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models.screening import ACTIVE, CANCELLED, Rsvp, Screening
 from app.models.types import utcnow
 from app.models.user import User
+from app.phrases import N_
 from app.screenings import reminders
 from app.screenings.schemas import ScreeningOut
 
@@ -22,7 +23,7 @@ def rsvp_count(screening_id: int) -> int:
 def _future(starts_at: datetime) -> datetime:
     if starts_at <= utcnow():
         raise ScreeningError(INVALID, "starts_at must be in the future",
-                             "the screening must start in the future: pick a later date and time")
+                             N_("the screening must start in the future: pick a later date and time"))
     # Whole seconds: rq-scheduler keeps times as whole Unix seconds.
     return starts_at.replace(microsecond=0)
 
@@ -40,11 +41,11 @@ def create_screening(creator: User, *, title: str, film: str, starts_at: datetim
 
 def update_screening(screening: Screening, **changes) -> Screening:
     if screening.status == CANCELLED:
-        raise ScreeningError(CONFLICT, "this screening is cancelled")
+        raise ScreeningError(CONFLICT, N_("this screening is cancelled"))
     if "starts_at" in changes:
         changes["starts_at"] = _future(changes["starts_at"])
     if "capacity" in changes and changes["capacity"] < rsvp_count(screening.id):
-        raise ScreeningError(CONFLICT, "capacity cannot be below the number of RSVPs")
+        raise ScreeningError(CONFLICT, N_("capacity cannot be below the number of RSVPs"))
     moved = "starts_at" in changes and changes["starts_at"] != screening.starts_at
     for name, value in changes.items():
         setattr(screening, name, value)
@@ -81,13 +82,13 @@ def _lock(screening_id: int) -> Screening:
 def rsvp(user: User, screening: Screening) -> Rsvp:
     screening = _lock(screening.id)
     if screening.status == CANCELLED:
-        raise ScreeningError(CONFLICT, "this screening is cancelled")
+        raise ScreeningError(CONFLICT, N_("this screening is cancelled"))
     if screening.starts_at <= utcnow():
-        raise ScreeningError(CONFLICT, "this screening has already started")
+        raise ScreeningError(CONFLICT, N_("this screening has already started"))
     if db.session.scalar(select(Rsvp).where(Rsvp.screening_id == screening.id, Rsvp.user_id == user.id)):
-        raise ScreeningError(CONFLICT, "you have already RSVPed to this screening")
+        raise ScreeningError(CONFLICT, N_("you have already RSVPed to this screening"))
     if rsvp_count(screening.id) >= screening.capacity:
-        raise ScreeningError(CONFLICT, "this screening is full")
+        raise ScreeningError(CONFLICT, N_("this screening is full"))
     entry = Rsvp(screening_id=screening.id, user_id=user.id)
     db.session.add(entry)
     reminders.add_reminders(entry, screening)
@@ -95,7 +96,7 @@ def rsvp(user: User, screening: Screening) -> Rsvp:
         db.session.commit()
     except IntegrityError:  # the same member's RSVP committed in between (no lock held it back)
         db.session.rollback()
-        raise ScreeningError(CONFLICT, "you have already RSVPed to this screening") from None
+        raise ScreeningError(CONFLICT, N_("you have already RSVPed to this screening")) from None
     return entry
 
 
@@ -103,7 +104,7 @@ def cancel_rsvp(user: User, screening: Screening) -> None:
     _lock(screening.id)
     entry = db.session.scalar(select(Rsvp).where(Rsvp.screening_id == screening.id, Rsvp.user_id == user.id))
     if entry is None:
-        raise ScreeningError(NOT_FOUND, "you have no RSVP for this screening")
+        raise ScreeningError(NOT_FOUND, N_("you have no RSVP for this screening"))
     db.session.delete(entry)
     reminders.cancel_reminders(screening.id, user.id)
     db.session.commit()

@@ -31,7 +31,7 @@ def latest_code(app, recipient: str) -> str:
 
 
 def code_from_email(message) -> str:
-    return re.search(r"\b(\d{6})\b", message.get_content()).group(1)
+    return re.search(r"\b(\d{6})\b", message.get_body(("plain",)).get_content()).group(1)
 
 
 def code_emails(smtp, address: str) -> list:

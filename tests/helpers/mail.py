@@ -130,4 +130,4 @@ def mail_text(message) -> str:
     """
     from app.text_rules import normalise_newlines
 
-    return normalise_newlines(message.get_content()).rstrip("\n")
+    return normalise_newlines(message.get_body(("plain",)).get_content()).rstrip("\n")

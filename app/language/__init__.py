@@ -1,0 +1,1 @@
+"""The footer's language switch (``POST /language``)."""
