@@ -25,11 +25,16 @@ class Reply:
 
 
 class Client:
-    """One browser-like session (cookies kept) against ``base``."""
+    """One browser-like session (cookies kept) against ``base``.
 
-    def __init__(self, base: str, timeout: float = 60.0) -> None:
+    It reads English (``Accept-Language: en``) unless told otherwise, so the mail the drills count has the
+    English subjects; ``language=None`` sends no Accept-Language (the club's default, Korean, applies).
+    """
+
+    def __init__(self, base: str, timeout: float = 60.0, language: str | None = "en") -> None:
         self.base = base.rstrip("/")
         self.timeout = timeout
+        self.language = language
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 
@@ -38,6 +43,8 @@ class Client:
         request = urllib.request.Request(self.base + path, data=data, method=method)
         if data is not None:
             request.add_header("Content-Type", "application/json")
+        if self.language:
+            request.add_header("Accept-Language", self.language)
         try:
             with self.opener.open(request, timeout=self.timeout) as response:
                 return Reply(response.status, dict(response.headers), response.read())

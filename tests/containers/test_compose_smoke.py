@@ -56,6 +56,16 @@ def test_sign_up_through_the_proxy_sends_the_welcome_mail_from_a_worker(topology
              message=f"the welcome mail to {email} at the mail sink")
 
 
+def test_the_image_speaks_korean_first_and_english_too(topology):
+    """The catalogs are compiled in the image (the .mo files are not in the repository): a visitor with no
+    language preference gets Korean, one asking for English gets English."""
+    korean = Client(topology.base_url, language=None).get("/posts/")
+    assert korean.status == 200 and b'<html lang="ko"' in korean.body
+    assert "로그인".encode() in korean.body, korean.body[:600]
+    english = Client(topology.base_url, language="en").get("/posts/")
+    assert b'<html lang="en"' in english.body and b"Sign in" in english.body
+
+
 def test_a_cached_page_is_a_hit_through_the_proxy(topology):
     client = Client(topology.base_url)
     first = client.get("/posts/")
