@@ -40,8 +40,7 @@ def register_web(app: Flask) -> None:
     # cannot send) on a SameSite=Lax cookie, so it needs no CSRF token.
     csrf.exempt(api_bp)
     # The footer's language switch carries no token (a token would start a session on every anonymous page,
-    # which then could not be served from the page cache). A cross-site form can at most set the visitor's
-    # language cookie: the session cookie is SameSite=Lax, so it cannot change a member's saved language.
+    # which then could not be served from the page cache); it checks Origin/Referer instead (app/language).
     csrf.exempt(language_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)

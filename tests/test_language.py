@@ -88,15 +88,19 @@ def test_korean_by_default_and_accept_language_picks_english(app_factory):
     assert {"Accept-Language", "Cookie"} <= set(english.vary)
 
 
+# The switch carries no CSRF token (see app/language/views.py): browsers say where a form came from.
+FROM_THIS_SITE = {"Origin": "http://localhost"}
+
+
 def test_the_footer_switch_keeps_the_choice_and_a_member_keeps_it_after_signing_in(app_factory, make_user):
     app = app_factory(APP_LOCALE="en")
     make_user()
     client = app.test_client()
-    response = client.post("/language", data={"locale": "ko", "next": "/screenings/"})  # no token: see app/web.py
+    response = client.post("/language", data={"locale": "ko", "next": "/screenings/"}, headers=FROM_THIS_SITE)
     assert response.status_code == 302 and response.headers["Location"] == "/screenings/"
     assert lang(client.get("/screenings/", headers={"Accept-Language": "en"})) == "ko"  # the cookie wins
     login(client, "ada@example.com")
-    client.post("/language", data={"locale": "en", "next": "/posts/"})
+    client.post("/language", data={"locale": "en", "next": "/posts/"}, headers=FROM_THIS_SITE)
     other_device = app.test_client()
     other_device.set_cookie("locale", "ko")
     login(other_device, "ada@example.com")
@@ -110,11 +114,31 @@ def test_the_footer_switch_keeps_the_choice_and_a_member_keeps_it_after_signing_
 def test_the_switch_refuses_unknown_languages_and_foreign_next(app_factory):
     app = app_factory(WTF_CSRF_ENABLED=False)
     client = app.test_client()
-    bad = client.post("/language", data={"locale": "fr", "next": "/posts/"})
+    bad = client.post("/language", data={"locale": "fr", "next": "/posts/"}, headers=FROM_THIS_SITE)
     assert bad.status_code == 400 and "ko, en" in bad.get_data(as_text=True)
     for target in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
-        response = client.post("/language", data={"locale": "en", "next": target})
+        response = client.post("/language", data={"locale": "en", "next": target}, headers=FROM_THIS_SITE)
         assert response.status_code == 302 and response.headers["Location"] == "/posts/", target
+
+
+def test_another_site_cannot_switch_a_visitors_or_members_language(app_factory, make_user):
+    app = app_factory(APP_LOCALE="en")
+    make_user()
+    client = app.test_client()
+    login(client, "ada@example.com")
+    for headers in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/page"},
+                    {"Origin": "null"}, {}):
+        refused = client.post("/language", data={"locale": "ko", "next": "/posts/"}, headers=headers)
+        assert refused.status_code == 403, headers
+        assert "cross-site" in refused.get_data(as_text=True).lower() and "locale=" not in refused.headers.get(
+            "Set-Cookie", ""), headers
+    with app.app_context():
+        from app.extensions import db
+        from app.models.user import User
+        assert db.session.query(User.locale).filter_by(email="ada@example.com").scalar() != "ko"
+    referred = client.post("/language", data={"locale": "ko", "next": "/posts/"},
+                           headers={"Referer": "http://localhost/screenings/"})
+    assert referred.status_code == 302 and "locale=ko" in referred.headers["Set-Cookie"]
 
 
 # -- the words on Korean pages --------------------------------------------------------------------

@@ -14,7 +14,6 @@ cannot send our token); the origin rule replaces it.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from flask import Flask, abort, request
 
@@ -24,7 +23,7 @@ from app.extensions import csrf
 from app.members.access import admin_refusal
 from app.phrases import N_
 from app.safe_jobs import SERIALIZER, JSONJob, JSONQueue, requeue_job
-from app.security.proxies import public_origin
+from app.security.proxies import same_origin
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +82,3 @@ def _guard_dashboard():
     if writes and not same_origin():
         abort(403, N_("cross-site request refused: the dashboard's actions must come from its own pages"))
     return None
-
-
-def same_origin() -> bool:
-    """True if the browser says the request comes from a page of this site.
-
-    Browsers send ``Origin`` on every POST/DELETE (fetch, XHR and forms alike);
-    older ones may send only ``Referer``. A request with neither is refused:
-    a state change must prove where it comes from.
-    """
-    source = request.headers.get("Origin") or request.headers.get("Referer")
-    if not source or source == "null":
-        return False
-    parts = urlsplit(source)
-    return f"{parts.scheme}://{parts.netloc}" == public_origin()  # EXTERNAL_URL when set, never a forged Host

@@ -7,11 +7,13 @@ HSTS see the client's side of the proxy. Without it those headers are ignored:
 anyone could send them. ``EXTERNAL_URL`` fixes the public origin outright:
 ``public_origin()`` and ``external_url_for()`` use it whatever ``Host`` a
 request carries (the dashboard's same-origin check, social sign-in's
-``redirect_uri``, links in mail).
+``redirect_uri``, links in mail). ``same_origin()`` is how a form without a CSRF token
+(the dashboard's actions, the footer's language switch) proves it was sent from this site.
 """
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -31,6 +33,20 @@ def init_proxies(app: Flask) -> None:
 def public_origin() -> str:
     """``EXTERNAL_URL``, else the request's scheme and host (after ``TRUSTED_PROXIES``)."""
     return current_app.config.get("EXTERNAL_URL") or f"{request.scheme}://{request.host}"
+
+
+def same_origin() -> bool:
+    """True if the browser says the request comes from a page of this site.
+
+    Browsers send ``Origin`` on every POST/DELETE (fetch, XHR and forms alike);
+    older ones may send only ``Referer``. A request with neither is refused:
+    a state change must prove where it comes from.
+    """
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source or source == "null":
+        return False
+    parts = urlsplit(source)
+    return f"{parts.scheme}://{parts.netloc}" == public_origin()  # EXTERNAL_URL when set, never a forged Host
 
 
 def external_url_for(endpoint: str, **values: object) -> str:
