@@ -162,3 +162,48 @@ def test_welcome_and_code_jobs_retry_at_mail_retry_intervals(app_factory, redis_
     assert welcome is not None and codes
     for job in (welcome, *codes):
         assert (job.retries_left, job.retry_intervals) == (3, [7, 11, 13]), job.id
+
+
+def welcome_subjects(smtp, address: str) -> list[str]:
+    return [m["Subject"] for m in smtp.to(address) if m["Subject"] == "Welcome to the film club"]
+
+
+def test_a_password_reset_that_verifies_the_account_sends_the_welcome(app, client, make_user, smtp, run_jobs):
+    """The reset link came to the mailbox: an email-channel member who never entered a code is verified now."""
+    user = make_user(email="reset@example.com", email_verified_at=None, notification_channel="email")
+    assert client.post("/api/auth/password-reset", json={"email": "reset@example.com"}).status_code == 202
+    run_jobs()
+    assert welcome_subjects(smtp, "reset@example.com") == []
+    [mail] = [m for m in smtp.to("reset@example.com") if m["Subject"] == "Reset your film club password"]
+    token = mail.get_body(("plain",)).get_content().split("/auth/reset/")[1].split()[0]
+    confirm = client.post("/api/auth/password-reset/confirm", json={"token": token, "password": "brand-new-secret"})
+    assert confirm.status_code == 200, confirm.get_json()
+    run_jobs()
+    assert welcome_subjects(smtp, "reset@example.com") == ["Welcome to the film club"]
+    assert len(welcomes(app, user.id)) == 1
+
+
+def test_switching_notifications_to_a_contact_verified_earlier_sends_the_welcome(app, client, make_user, smtp,
+                                                                                 run_jobs):
+    """Texts chosen but the phone never verified; the email was: moving notifications there verifies the account."""
+    user = make_user(email="switch@example.com", phone_verified_at=None, notification_channel="sms")
+    client.post("/api/auth/login", json={"email": "switch@example.com", "password": "correct-horse"})
+    assert client.get("/api/auth/me").get_json()["user"]["is_verified"] is False
+    switched = client.patch("/api/account", json={"notification_channel": "email"})
+    assert switched.status_code == 200, switched.get_json()
+    run_jobs()
+    assert welcome_subjects(smtp, "switch@example.com") == ["Welcome to the film club"]
+    assert "Reminders come by email" in smtp.to("switch@example.com")[0].get_body(("plain",)).get_content()
+    assert client.patch("/api/account", json={"notification_channel": "email"}).status_code == 200
+    run_jobs()
+    assert len(welcomes(app, user.id)) == 1 and len(welcome_subjects(smtp, "switch@example.com")) == 1
+
+
+def test_an_admin_made_at_the_console_gets_no_welcome(app, runner, smtp, run_jobs):
+    """``flask create-admin``: the operator makes the account (often their own), nobody signed up."""
+    result = runner.invoke(args=["create-admin", "op@example.com", "--password", "a-long-admin-pass-1"])
+    assert result.exit_code == 0, result.output
+    run_jobs()
+    assert smtp.to("op@example.com") == []
+    with app.app_context():
+        assert db.session.scalar(select(Delivery).where(Delivery.kind == "welcome")) is None
