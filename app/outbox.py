@@ -193,6 +193,12 @@ def welcome_key(user_id: int) -> str:
     return f"welcome:{user_id}"
 
 
+def welcome_links() -> dict[str, str]:
+    """What a newly verified member can do, as links: RSVP, reminders' channel (settings), posts."""
+    return {"screenings": page_url("screenings.index"), "settings": page_url("accounts.account_settings"),
+            "posts": page_url("posts.create")}
+
+
 def welcome_delivery(user: User) -> Delivery:
     """The welcome email's delivery row for ``user``, added to the session if new; in their language."""
     key = welcome_key(user.id)
@@ -204,17 +210,33 @@ def welcome_delivery(user: User) -> Delivery:
         delivery = Delivery(
             idempotency_key=key, channel=EMAIL, kind="welcome", recipient=user.email, user_id=user.id,
             subject=gettext("Welcome to the film club"), locale=locale,
-            body=render_template("email/welcome.txt", user=user, link=page_url("screenings.index")),
+            body=render_template("email/welcome.txt", user=user, links=welcome_links()),
         )
     db.session.add(delivery)
     db.session.flush()
     return delivery
 
 
-def queue_welcome(user: User) -> None:
-    """The welcome email, once per member, sent after the transaction that verified them commits."""
+def queue_welcome(user: User) -> bool:
+    """The welcome email, once per member, sent after the transaction that verified them commits.
+
+    Called where an account becomes verified (a code entered, an account made verified by a
+    trusted provider or the operator), in that transaction: the row is written with the
+    verification, so a rollback takes both back. A member with no email address, or one whose
+    welcome row exists already (verifying a second contact, a second request), gets nothing new.
+    Returns whether a welcome was queued.
+    """
+    if not user.email or db.session.scalar(select(Delivery.id).where(
+            Delivery.idempotency_key == welcome_key(user.id))) is not None:
+        return False
     welcome_delivery(user)
     enqueue_after_commit("jobs.email.send_welcome_email", user.id, job_id=f"welcome-email-{user.id}", queue=DEFAULT)
+    return True
+
+
+def welcome_if_verified(user: User) -> bool:
+    """``queue_welcome`` once ``user`` counts as verified (their notification contact proved)."""
+    return user.is_verified and queue_welcome(user)
 
 
 # -- delivery rows for many members in one statement ------------------------------------

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from app.safe_jobs import JSONQueue
 from app.extensions import db
 from app.models.delivery import Delivery
+from tests.helpers.accounts import latest_code
 from tests.helpers.web import login
 from tests.helpers.mail import add_members, sign_in_admin, statuses
 
@@ -80,6 +81,8 @@ def test_on_demand_mail_is_sent_before_a_queued_bulk_send(app, client, make_user
     assert JSONQueue("low", connection=redis).count >= 6
     client.post("/api/auth/signup", json={"email": "late@example.com", "name": "Late", "password": "long-enough",
                                                   "phone": "010-2222-3333", "channel": "email"})
+    assert client.post("/api/auth/verify", json={"email": "late@example.com",
+                                                 "code": latest_code(app, "late@example.com")}).status_code == 200
     AppSimpleWorker(list(ALL), connection=redis, app=small_batches).work(burst=True)
     with app.app_context():
         welcome = db.session.scalar(select(Delivery).where(Delivery.kind == "welcome"))

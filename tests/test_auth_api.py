@@ -13,7 +13,7 @@ def test_signup_creates_member_and_signs_in(client):
     assert response.status_code == 201
     data = response.get_json()
     assert data["user"]["email"] == "ada@example.com"
-    assert "welcome email" in data["message"]
+    assert "verification code was sent" in data["message"] and "once you are verified" in data["message"]
     assert client.get("/api/auth/me").get_json()["user"]["name"] == "Ada"
 
 

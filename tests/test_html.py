@@ -1,5 +1,6 @@
 """HTML pages: lists and details from the cache, forms with CSRF tokens."""
 
+from tests.helpers.accounts import latest_code
 from tests.helpers.web import csrf_token, login
 
 
@@ -52,14 +53,21 @@ def test_new_post_page_needs_sign_in(client):
     assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
 
 
-def test_html_signup_sends_welcome_after_commit(client, smtp, run_jobs):
+def test_html_signup_sends_welcome_after_the_code_is_entered(app, client, smtp, run_jobs):
     form = client.get("/auth/signup").get_data(as_text=True)
     response = client.post("/auth/signup", data={"email": "html@example.com", "name": "Hal",
                                                  "password": "long-enough", "phone": "010-1234-5678",
                                                  "channel": "sms", "csrf_token": csrf_token(form)})
     assert response.status_code == 302 and response.headers["Location"] == "/auth/verify"
+    code = latest_code(app, "+821012345678")
     run_jobs()
-    assert len(smtp.to("html@example.com")) == 1  # the welcome email; the code went by SMS
+    assert smtp.to("html@example.com") == []  # the code went by SMS; the welcome waits for it
+    page = client.get("/auth/verify").get_data(as_text=True)
+    response = client.post("/auth/verify", data={"email": "html@example.com", "code": code,
+                                                 "csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    run_jobs()
+    assert [m["Subject"] for m in smtp.to("html@example.com")] == ["Welcome to the film club"]
 
 
 def test_login_redirect_ignores_foreign_next(client, make_user):

@@ -38,6 +38,7 @@ from app.models.types import utcnow
 from app.sms_text import fit
 from tests.helpers.web import login
 from tests.helpers.mail import mail_text, sign_in_admin
+from tests.helpers.accounts import latest_code
 
 TROUBLE = ["\r", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029", "\t", "\x00", "\x1b",
            " ", "  ", " =?utf-8?q?x?= ", "=?utf-8?b?eA==?=", "\ufeff", "\u200d", "한", "🎬", "x" * 80]
@@ -175,6 +176,7 @@ def test_display_name_in_the_welcome_and_code_emails(quiet_app, smtp):
             return
         assert response.status_code == 201, response.get_json()
         client.post("/api/auth/logout", json={})
+        assert client.post("/api/auth/verify", json={"email": email, "code": latest_code(app, email)}).status_code == 200
         burst(app)
         user_id = response.get_json()["user"]["id"]
         row = assert_delivered_as_stored(app, smtp, f"welcome:{user_id}")

@@ -13,6 +13,7 @@ from app.models.delivery import Delivery
 from app.models.screening import Reminder, Rsvp, Screening
 from app.models.types import utcnow
 from app.models.user import User
+from tests.helpers.accounts import latest_code
 
 STARTS = datetime(2030, 12, 4, 10, 30, tzinfo=timezone.utc)  # a Wednesday, 19:30 in Seoul
 
@@ -77,6 +78,9 @@ def test_a_korean_sign_up_gets_korean_mail_whatever_the_site_default(app_factory
     with app.app_context():
         assert db.session.scalar(select(User.locale).where(User.email == "new@example.com")) == "ko"
     from tests.helpers.mail import burst
+
+    assert client.post("/api/auth/verify", json={"email": "new@example.com",
+                                                 "code": latest_code(app, "new@example.com")}).status_code == 200
 
     burst(app)
     subjects = sorted(m["Subject"] for m in smtp.to("new@example.com"))

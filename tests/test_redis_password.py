@@ -91,13 +91,13 @@ def test_make_run_gives_its_redis_a_password_that_every_process_uses(tmp_path):
         port = int(url.rsplit(":", 1)[1].split("/")[0])
         with pytest.raises((AuthenticationError, ResponseError), match="(?i)auth"):
             Redis(port=port, socket_connect_timeout=2).keys("*")
-        # The web, the worker and the scheduler all reached it: a sign-up's welcome mail arrives.
+        # The web, the worker and the scheduler all reached it: a sign-up's code mail arrives.
         status, body = launcher.request("POST", "/api/auth/signup", {
             "email": "pw@example.com", "name": "Pw", "password": "long-enough-1", "phone": "010-5555-7777",
             "channel": "email"})
         assert status == 201, body
         wait_for(lambda: b"pw@example.com" in launcher.request("GET", "/dev/mail")[1], 120,
-                 message=lambda: f"the welcome mail:\n{launcher.log()}")
+                 message=lambda: f"the verification code mail:\n{launcher.log()}")
         assert password not in launcher.full_log()
     finally:
         launcher.stop()

@@ -13,6 +13,7 @@ from app.models.delivery import Delivery
 from app.models.types import utcnow
 from deploy.local.redis_server import RedisServer
 from tests.helpers.mail import add_members, burst, sign_in_admin, statuses
+from tests.helpers.accounts import latest_code
 
 
 def sweep(app) -> dict:
@@ -79,6 +80,8 @@ def test_sweeper_sends_welcome_rows_on_the_default_queue(app_factory, smtp, redi
     app = app_factory(DELIVERY_SWEEP_GRACE_SECONDS=0)
     app.test_client().post("/api/auth/signup", json={"email": "w@example.com", "name": "W", "password": "long-enough",
                                                   "phone": "010-2222-3333", "channel": "email"})
+    assert app.test_client().post("/api/auth/verify", json={"email": "w@example.com",
+                                                            "code": latest_code(app, "w@example.com")}).status_code == 200
     Redis.from_url(redis_url).flushdb()
     sweep(app)
     assert JSONQueue("default", connection=Redis.from_url(redis_url)).count == 1  # the welcome batch
@@ -107,6 +110,9 @@ def test_queue_redis_down_at_request_time_mail_arrives_after_it_returns(app_fact
     signup = client.post("/api/auth/signup", json={"email": "new@example.com", "name": "N", "password": "long-enough",
                                                   "phone": "010-2222-3333", "channel": "email"})
     assert signup.status_code == 201
+    verified = client.post("/api/auth/verify", json={"email": "new@example.com",
+                                                     "code": latest_code(app, "new@example.com")})
+    assert verified.status_code == 200  # the welcome is written with the verification, Redis or not
     assert statuses(app) == {"pending": 11}  # 9 announcement rows, the welcome email, the sign-up code
     second_redis.start()
     sweep(app)

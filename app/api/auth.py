@@ -28,13 +28,13 @@ def user_json(user: User) -> dict:
 
 def code_sent_message(user: User, channel: str) -> str:
     where = f"by SMS to {mask_phone(user.phone or '')}" if channel == CHANNEL_SMS else f"to {user.email}"
-    return (f"Welcome! A welcome email is on its way, and a verification code was sent {where}: "
-            f"enter it with POST /api/auth/verify.")
+    return (f"Welcome! A verification code was sent {where}: enter it with POST /api/auth/verify "
+            f"(the welcome email follows once you are verified).")
 
 
 @bp.post("/auth/signup")
-@operation("Create an account (signs you in; a welcome email and a verification code on the chosen channel "
-           "are sent by workers). Until verified the member cannot post or RSVP.", status=201, response=AuthAnswer,
+@operation("Create an account (signs you in; a verification code on the chosen channel is sent by a worker, "
+           "the welcome email once the code is entered). Until verified the member cannot post or RSVP.", status=201, response=AuthAnswer,
            description="Created and signed in", body=SignupRequest, errors=(400, 409, 422, 429))
 def signup() -> tuple[Response, int]:
     limits.enforce_address("RATELIMIT_SIGNUP", "signup")

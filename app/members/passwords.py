@@ -32,7 +32,7 @@ from app.members.service import find_user_by_email
 from app.models.delivery import EMAIL, Delivery
 from app.models.types import utcnow
 from app.models.user import User
-from app.outbox import HIGH, enqueue_after_commit
+from app.outbox import HIGH, enqueue_after_commit, welcome_if_verified
 from app.phrases import N_
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,7 @@ def confirm_reset(token: str, password: str) -> User:
     user.set_password(password)
     if user.email_verified_at is None:  # the link came to this address: the member holds the mailbox
         user.email_verified_at = utcnow()
+        welcome_if_verified(user)  # the reset verified their account: welcomed now, as a code would
     user.session_token = None
     sessions.end_other_sessions(user)
     db.session.commit()

@@ -17,7 +17,6 @@ from app.i18n import signup_locale
 from app.members import limits, verification
 from app.members.contact import normalise_email
 from app.models.user import CHANNELS, User
-from app.outbox import queue_welcome
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +54,11 @@ def claim_email(email: str, claimant_id: int | None = None) -> None:
 
 
 def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> User:
-    """Create the member, their welcome email and a verification code on ``channel``.
+    """Create the member and a verification code on ``channel``.
 
-    ``phone`` is already E.164 (see ``app.members.contact``). Both jobs are
-    enqueued after the commit: the code on the ``high`` queue, the welcome email
-    on ``default``. Both are written in the language the sign-up page was in.
+    ``phone`` is already E.164 (see ``app.members.contact``). The code's job is
+    enqueued after the commit, on the ``high`` queue, in the language the sign-up
+    page was in. The welcome email waits for the verification (``app.outbox.welcome_if_verified``).
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
@@ -73,7 +72,6 @@ def sign_up(email: str, name: str, password: str, phone: str, channel: str) -> U
     user.set_password(password)
     db.session.add(user)
     db.session.flush()
-    queue_welcome(user)
     verification.issue_code(user, channel)
     db.session.commit()
     return user

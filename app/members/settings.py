@@ -17,6 +17,7 @@ from app.members import limits, verification
 from app.members.contact import normalise_email
 from app.members.service import claim_email, find_user_by_email
 from app.models.user import CHANNEL_EMAIL, CHANNEL_SMS, User
+from app.outbox import welcome_if_verified
 from app.phrases import N_
 
 
@@ -77,6 +78,7 @@ def update_account(user: User, *, email: str | None = None, phone: str | None = 
         user.notification_channel = channel
         changes.messages.append(N_("notifications now go by text message") if channel == CHANNEL_SMS
                                 else N_("notifications now go by email"))
+        welcome_if_verified(user)  # moved to a contact verified earlier: the account is verified now
     for sent in changes.codes_sent:
         verification.issue_code(user, sent)
         changes.messages.append(N_("a code was sent to your new phone number") if sent == CHANNEL_SMS

@@ -35,7 +35,7 @@ from app.models.delivery import Delivery
 from app.models.types import utcnow
 from app.models.user import CHANNEL_SMS, User
 from app.models.verification_code import VerificationCode
-from app.outbox import HIGH, enqueue_after_commit
+from app.outbox import HIGH, enqueue_after_commit, welcome_if_verified
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +168,7 @@ def _spend(user: User, row: VerificationCode) -> Check:
         user.phone_verified_at = now
     else:
         user.email_verified_at = now
+    welcome_if_verified(user)
     try:
         db.session.commit()
     except IntegrityError:  # another member verified the same number at this very moment

@@ -48,12 +48,13 @@ def test_queue_redis_keeps_work_and_asks_for_a_password_and_the_cache_evicts(top
     assert cache == ["maxmemory-policy", "allkeys-lru"]
 
 
-def test_sign_up_through_the_proxy_sends_the_welcome_mail_from_a_worker(topology, mail):
+def test_sign_up_through_the_proxy_sends_the_code_mail_from_a_worker(topology, mail):
+    """The first mail of a sign-up is its verification code (the welcome waits for the verification)."""
     email = f"smoke-{secrets.token_hex(4)}@drill.example"
     reply = Client(topology.base_url).signup(email, "010-2000-0001")
     assert reply.status == 201, reply.body
-    wait_for(lambda: mail.count_by_recipient("Welcome to the film club").get(email) == 1, timeout=120,
-             message=f"the welcome mail to {email} at the mail sink")
+    wait_for(lambda: mail.count_by_recipient("Your film club verification code").get(email) == 1, timeout=120,
+             message=f"the verification code mail to {email} at the mail sink")
 
 
 def test_the_image_speaks_korean_first_and_english_too(topology):

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.containers.conftest import add_members
-from tests.containers.drills import (WELCOME, Outcome, SignUps, pending_in, remove_container, settle, subject,
-                                     wait_for_all, wait_for_share, welcome_counts)
+from tests.containers.drills import (CODE_MAIL, Outcome, SignUps, code_mail_counts, pending_in, remove_container,
+                                     settle, subject, wait_for_all, wait_for_share)
 from tests.containers.topology import LABEL, podman
 from tests.helpers.processes import wait_for
 
@@ -104,15 +104,15 @@ def test_drill_1_a_web_host_removed_mid_load_loses_nothing(topology, mail, admin
     signups.join()
     outcome = wait_for_all(mail, subject_, announcement["recipient_count"], started)
     accepted = signups.accepted
-    wait_for(lambda: all(welcome_counts(mail, accepted).values()), timeout=300,
-             message=lambda: f"welcome mails: {sorted(welcome_counts(mail, accepted).items())[:5]}")
-    settle(mail, WELCOME, len(accepted), started, quiet=3)   # late duplicates would show by now
-    welcomes = welcome_counts(mail, accepted)
+    wait_for(lambda: all(code_mail_counts(mail, accepted).values()), timeout=300,
+             message=lambda: f"code mails: {sorted(code_mail_counts(mail, accepted).items())[:5]}")
+    settle(mail, CODE_MAIL, len(accepted), started, quiet=3)   # late duplicates would show by now
+    codes = code_mail_counts(mail, accepted)
     _results["topology"] = outcome
     figures.add(f"drill 1, web container {webs[-1]} removed {removed_at - started:.1f} s into the send: "
                 f"sign-ups {len(signups.results)} sent, {len(accepted)} accepted, {len(signups.refused)} refused "
-                f"{signups.refused[:3]}; welcome mails {sum(1 for n in welcomes.values() if n)} of {len(accepted)}, "
-                f"{sum(n - 1 for n in welcomes.values() if n > 1)} twice; announcement: {_line(outcome)}")
+                f"{signups.refused[:3]}; code mails {sum(1 for n in codes.values() if n)} of {len(accepted)}, "
+                f"{sum(n - 1 for n in codes.values() if n > 1)} twice; announcement: {_line(outcome)}")
     if "all-in-one" in _results:
         aio = _results["all-in-one"]
         figures.add(f"drill 2, side by side ({MEMBERS} members, host removed mid-send): all-in-one lost "
@@ -121,7 +121,7 @@ def test_drill_1_a_web_host_removed_mid_load_loses_nothing(topology, mail, admin
     # leaving gunicorn's listen queue when it stopped is reset, and nginx does not re-send a POST that
     # reached a server (README "How it grows past one machine": drain at the balancer first).
     assert all(isinstance(status, int) for _, status in signups.results), signups.refused
-    assert all(n == 1 for n in welcomes.values()), "every accepted sign-up's welcome mail exactly once"
+    assert all(n == 1 for n in codes.values()), "every accepted sign-up's code mail exactly once"
     assert outcome.missing == 0 and outcome.duplicates == 0
 
 
@@ -244,8 +244,8 @@ def test_drill_6_a_failover_mid_send_loses_nothing_and_nothing_restarts(topology
     outcome = wait_for_all(mail, subject_, announcement["recipient_count"], started)
     signups.join()
     accepted = signups.accepted
-    wait_for(lambda: all(welcome_counts(mail, accepted).values()), timeout=300,
-             message=lambda: f"welcome mails after the failover: {welcome_counts(mail, accepted)}")
+    wait_for(lambda: all(code_mail_counts(mail, accepted).values()), timeout=300,
+             message=lambda: f"code mails after the failover: {code_mail_counts(mail, accepted)}")
     sweep_seconds = 15   # DELIVERY_SWEEP_SECONDS in the compose file (the default)
     wait_for(lambda: _periodic_runs_after(topology, replica, "sweep-deliveries", moved_at + sweep_seconds),
              timeout=180, interval=2, message="the scheduler moving the sweeper on the new primary")
@@ -253,7 +253,7 @@ def test_drill_6_a_failover_mid_send_loses_nothing_and_nothing_restarts(topology
     figures.add(f"drill 6, failover {failover_at - started:.1f} s into the send (promoted, old primary read-only "
                 f"3 s, then gone; name moved {moved_at - failover_at:.1f} s after the promotion): {_line(outcome)}; "
                 f"name moved -> last delivery {outcome.last_arrival - moved_at:.1f} s; sign-ups after it "
-                f"{len(accepted)} of {len(signups.results)} accepted, welcome mails all arrived; "
+                f"{len(accepted)} of {len(signups.results)} accepted, code mails all arrived; "
                 f"restarted processes: {sorted(n for n in processes if after[n] != before[n]) or 'none'}")
     assert outcome.missing == 0 and outcome.duplicates == 0
     assert len(accepted) == len(signups.results), signups.refused

@@ -27,7 +27,7 @@ def latest_code(app, recipient: str) -> str:
         delivery = db.session.scalar(select(Delivery).where(Delivery.recipient == recipient,
                                                             Delivery.kind == "verification_code")
                                      .order_by(Delivery.id.desc()).limit(1))
-        return re.search(r"\b(\d{6})\b", delivery.body).group(1)
+        return re.search(r"(?<!\d)(\d{6})(?!\d)", delivery.body).group(1)  # Hangul may touch the digits
 
 
 def code_from_email(message) -> str:
