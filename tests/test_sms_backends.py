@@ -11,8 +11,7 @@ from jobs.sms_backends import PermanentSMSError, SMSMessage, TransientSMSError, 
 from jobs.sms_backends.console import ConsoleBackend
 from jobs.sms_backends.solapi import SolapiBackend, authorization_header
 from jobs.sms_backends.twilio import TwilioBackend
-from tests.helpers.fake_sms import FakeSolapi, FakeTwilio
-from tests.helpers.local_http import LocalHTTPServer
+from tests.helpers.fake_sms import FakeSolapi, FakeTwilio, serving
 
 SID, TOKEN = "AC" + "1" * 32, "twilio-token"
 KEY, SECRET = "NCSTESTKEY", "solapi-secret"
@@ -21,17 +20,13 @@ MESSAGE = SMSMessage(to="+821012345678", body="[Film club] code 123456", key="ve
 
 @pytest.fixture
 def twilio():
-    fake = FakeTwilio(SID, TOKEN)
-    with LocalHTTPServer(fake) as server:
-        fake.url = server.url
+    with serving(FakeTwilio(SID, TOKEN)) as fake:
         yield fake
 
 
 @pytest.fixture
 def solapi():
-    fake = FakeSolapi(KEY, SECRET)
-    with LocalHTTPServer(fake) as server:
-        fake.url = server.url
+    with serving(FakeSolapi(KEY, SECRET)) as fake:
         yield fake
 
 

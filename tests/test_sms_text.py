@@ -14,8 +14,7 @@ from app.outbox import HIGH, enqueue_deliveries
 from app.sms_text import LMS, LMS_MAX_BYTES, SMS_MAX_BYTES, euc_kr_bytes, fit, twilio_segments
 from jobs.sms_backends import PermanentSMSError, SMSMessage
 from jobs.sms_backends.solapi import SolapiBackend
-from tests.helpers.fake_sms import FakeSolapi, FakeTwilio
-from tests.helpers.local_http import LocalHTTPServer
+from tests.helpers.fake_sms import FakeSolapi, FakeTwilio, serving
 from tests.helpers.mail import burst
 
 SID, TOKEN = "AC" + "2" * 32, "twilio-token"
@@ -69,17 +68,13 @@ def test_twilio_counts_segments_as_twilio_bills_them():
 
 @pytest.fixture
 def solapi():
-    fake = FakeSolapi(KEY, SECRET)
-    with LocalHTTPServer(fake) as server:
-        fake.url = server.url
+    with serving(FakeSolapi(KEY, SECRET)) as fake:
         yield fake
 
 
 @pytest.fixture
 def twilio():
-    fake = FakeTwilio(SID, TOKEN)
-    with LocalHTTPServer(fake) as server:
-        fake.url = server.url
+    with serving(FakeTwilio(SID, TOKEN)) as fake:
         yield fake
 
 

@@ -12,9 +12,15 @@ import json
 import re
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator, TypeVar
 
 from werkzeug.wrappers import Request, Response
+
+from tests.helpers.local_http import LocalHTTPServer
+
+Provider = TypeVar("Provider", bound="FakeProvider")
 
 
 @dataclass
@@ -131,3 +137,11 @@ class FakeSolapi(FakeProvider):
                            "to": to, "from": message["from"], "country": "82",
                            "type": message.get("type") or ("SMS" if _euc_kr_size(message["text"]) <= 90 else "LMS")}
                      )(environ, start_response)
+
+
+@contextmanager
+def serving(fake: Provider) -> Iterator[Provider]:
+    """``fake`` answering on a local port; its ``url`` is where the backend under test should send."""
+    with LocalHTTPServer(fake) as server:
+        fake.url = server.url
+        yield fake
