@@ -27,10 +27,7 @@ rows' changes all come with a message).
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import select
-import time
 from typing import Any
 
 from redis.exceptions import ResponseError
@@ -58,23 +55,14 @@ class ChannelGenerations(GenerationTracker):
         self.marker_key = f"{prefix}subscribers-marker"
         self._marker: bytes | None = None
 
-    def _ensure_connected(self) -> None:
-        if self._data is not None and self._pid == os.getpid() and self._data._sock is not None:
-            self._drain()
-            return
-        self._reset()
-        subscriber = self._connection_class(**self._connection_kwargs)
-        data = self._connection_class(**self._connection_kwargs)
-        self._subscriber, self._data, self._pid = subscriber, data, os.getpid()
+    def _subscribe(self, subscriber: Any, data: Any) -> None:
+        """The channel instead of tracking (the connections are the tracker's); remember the cache's marker."""
         try:
             subscriber.send_command("SUBSCRIBE", self.channel)
             subscriber.read_response()  # the confirmation: from here on every message reaches us
         except ResponseError as exc:  # a proxy or service without pub/sub
             raise TrackingUnsupported(f"SUBSCRIBE refused: {exc}") from None
-        self._poller = select.poll()
-        self._poller.register(subscriber._sock.fileno(), select.POLLIN)
         self._marker = self._read_marker()
-        self._verified_at = time.monotonic()
 
     def _read_marker(self) -> bytes:
         """The cache's marker (written if missing): a flush removes it, and a new one says so."""

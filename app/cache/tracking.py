@@ -106,6 +106,13 @@ class GenerationTracker:
         subscriber = self._connection_class(**self._connection_kwargs)
         data = self._connection_class(**self._connection_kwargs)
         self._subscriber, self._data, self._pid = subscriber, data, os.getpid()
+        self._subscribe(subscriber, data)
+        self._poller = select.poll()
+        self._poller.register(subscriber._sock.fileno(), select.POLLIN)
+        self._verified_at = time.monotonic()
+
+    def _subscribe(self, subscriber: Any, data: Any) -> None:
+        """Make ``subscriber`` receive the invalidations of what ``data`` reads; TrackingUnsupported if refused."""
         try:
             subscriber.send_command("CLIENT", "ID")
             subscriber_id = subscriber.read_response()
@@ -116,9 +123,6 @@ class GenerationTracker:
                 raise ResponseError("unexpected answer")
         except ResponseError as exc:  # Redis before 6, or a service that turned the commands off
             raise TrackingUnsupported(f"CLIENT TRACKING refused: {exc}") from None
-        self._poller = select.poll()
-        self._poller.register(subscriber._sock.fileno(), select.POLLIN)
-        self._verified_at = time.monotonic()
 
     def _reset(self) -> None:
         """Forget every token and close both connections (a forked child only drops its copies)."""
