@@ -5,6 +5,12 @@ was written in (``locale``). The worker builds the HTML part from those when it 
 the subject as a heading, the text in paragraphs with its links made clickable, and a button to the
 page the mail is about (the last link of the text: a reminder's screening, the welcome's programme).
 No stored HTML, so a template change reaches mail already queued, and no second copy of each body.
+
+An announcement's rows share one subject, body and language, so each worker keeps the last few parts it
+rendered (``RENDERED_KEPT``, per app): rendering the layout took about 160 us a message, a tenth of what
+sending one costs. The part depends only on its three inputs and the app's configuration, never on the
+time or the recipient, so a kept copy is the same bytes a new rendering would give; a worker started
+after a template change renders afresh.
 """
 from __future__ import annotations
 
@@ -40,9 +46,24 @@ def paragraphs(text: str) -> Markup:
         for p in pieces)
 
 
+RENDERED_KEPT = 64
+
+
 def html_part(subject: str, body: str, locale: str | None) -> str:
     """The HTML alternative of a mail whose plain text is ``body``."""
     language = normalise(locale) or current_app.config["APP_LOCALE"]
+    rendered: dict[tuple[str, str, str], str] = current_app.extensions.setdefault("mail_html.rendered", {})
+    key = (language, subject, body)
+    html = rendered.get(key)
+    if html is None:
+        html = _render(subject, body, language)
+        if len(rendered) >= RENDERED_KEPT:
+            rendered.pop(next(iter(rendered)), None)  # the oldest first: dicts keep insertion order
+        rendered[key] = html
+    return html
+
+
+def _render(subject: str, body: str, language: str) -> str:
     links = URL.findall(body)
     with in_locale(language):
         return render_template("email/layout.html", lang=language, subject=subject, body_html=paragraphs(body),

@@ -85,3 +85,22 @@ def test_a_korean_sign_up_gets_korean_mail_whatever_the_site_default(app_factory
     burst(app)
     subjects = sorted(m["Subject"] for m in smtp.to("new@example.com"))
     assert subjects == ["영화 모임 인증 코드", "영화 모임에 오신 것을 환영합니다"]
+
+
+def test_the_html_part_is_rendered_once_per_text_and_language_and_few_are_kept(app):
+    """An announcement's rows share one text: the worker renders its HTML once, not once a message."""
+    from app.mail_html import RENDERED_KEPT, html_part
+
+    with app.app_context():
+        korean = html_part("Notice", "Films! https://club.example/posts/", "ko")
+        assert html_part("Notice", "Films! https://club.example/posts/", "ko") is korean
+        english = html_part("Notice", "Films! https://club.example/posts/", "en")
+        assert english is not korean and 'lang="en"' in english and 'lang="ko"' in korean
+        assert "Other text" in html_part("Notice", "Other text", "ko")
+        default = {"ko": korean, "en": english}[app.config["APP_LOCALE"]]
+        assert html_part("Notice", "Films! https://club.example/posts/", None) is default  # APP_LOCALE's
+        for n in range(RENDERED_KEPT + 10):
+            html_part("Notice", f"text {n}", "ko")
+        assert len(app.extensions["mail_html.rendered"]) == RENDERED_KEPT
+        # the oldest went first; a text rendered again gives the same bytes
+        assert html_part("Notice", "Films! https://club.example/posts/", "ko") == korean
