@@ -25,6 +25,7 @@ from celery import Celery
 from flask import current_app
 
 from app import create_app
+from app.mail_html import html_part
 from app.models.delivery import Delivery
 from app.models.types import utcnow
 from jobs.deliveries import claim_rows, mark_row_failed, mark_row_sent, release_row
@@ -56,6 +57,9 @@ def _reconnect() -> None:
 def send_delivery(task, delivery_id: int) -> str:
     """Claim one delivery row, send it over this process's SMTP connection, mark it sent.
 
+    The message is the app's, text and HTML part (``app.mail_html.html_part``, which keeps what it rendered
+    for the next task, as it does for the app's own jobs).
+
     The claim and the marks are the app's own statements (``jobs.deliveries``: ``claim_rows``,
     ``mark_row_sent``...), as its one-message job uses them, less the claim heartbeat thread: a message
     to a local sink takes milliseconds, and a tuned Celery stack would not start a thread per task.
@@ -67,7 +71,8 @@ def send_delivery(task, delivery_id: int) -> str:
         return "skipped: already sent, failed or in flight"
     row = rows[0]
     try:
-        answer = connection.deliver(settings.sender, row.recipient, row.subject, row.body, row.idempotency_key)
+        answer = connection.deliver(settings.sender, row.recipient, row.subject, row.body, row.idempotency_key,
+                                    html_part(row.subject, row.body, row.locale))
     except PermanentMailError as exc:
         mark_row_failed(row.id, token, str(exc))
         return f"failed: {exc}"

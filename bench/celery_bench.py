@@ -1,6 +1,6 @@
 """The same announcement through Celery, side by side with the app's (part of ``bench.mail_bench``).
 
-Same members, same message, same SMTP sink, same database, same machine,
+Same members, same message (``AnnouncementMail``, checked at the sink), same SMTP sink, same database, same machine,
 measured right after the RQ rounds: Celery (``bench/celery_app.py``: prefork,
 one process per core, one task per message, an SMTP connection kept per
 process, late acks) with a Redis broker this benchmark starts itself (a
@@ -30,22 +30,22 @@ from app.models.types import utcnow
 from app.models.user import User
 from bench.cache_bench import process_tree_cpu
 from bench.celery_app import TASK, create_celery  # ImportError when Celery is not installed: reported by mail_bench
-from bench.mail_bench import (BODY, SUBJECT, PhaseFigures, _figures, _last_sent_at, _wait_until_sent, measure_limit,
-                              stop_processes)
+from bench.mail_bench import (AnnouncementMail, PhaseFigures, _figures, _last_sent_at, _wait_until_sent,
+                              check_same_message, measure_limit, stop_processes)
 from deploy.local.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 KIND = "bench-celery"
 
 
-def _insert_rows(app, round_number: int) -> list[int]:
+def _insert_rows(app, round_number: int, mail: AnnouncementMail) -> list[int]:
     """One pending delivery per member in one statement, as ``create_announcement`` writes them; their ids."""
     prefix = f"celery:{round_number}:"
     with app.app_context():
         now = utcnow()
         members = select(
             literal(prefix) + cast(User.id, String), literal(EMAIL), literal(KIND), User.email, User.id,
-            literal(SUBJECT), literal(BODY), literal(PENDING), literal(0), literal(now, Delivery.due_at.type),
+            literal(mail.subject), literal(mail.body), literal(PENDING), literal(0), literal(now, Delivery.due_at.type),
             literal(now, Delivery.created_at.type),
         ).order_by(User.id)
         columns = ["idempotency_key", "channel", "kind", "recipient", "user_id", "subject", "body", "status",
@@ -58,10 +58,10 @@ def _insert_rows(app, round_number: int) -> list[int]:
         return ids
 
 
-def _one_round(app, task, round_number: int) -> tuple[float, int]:
+def _one_round(app, task, round_number: int, mail: AnnouncementMail) -> tuple[float, int]:
     """(messages/s from the insert to the last delivery, messages)."""
     began = time.time()
-    ids = _insert_rows(app, round_number)
+    ids = _insert_rows(app, round_number, mail)
     for delivery_id in ids:  # one task per message, as the seed's stack queued them
         task.delay(delivery_id)
     where = Delivery.idempotency_key.startswith(f"celery:{round_number}:")
@@ -69,11 +69,12 @@ def _one_round(app, task, round_number: int) -> tuple[float, int]:
     return len(ids) / (_last_sent_at(app, where) - began), len(ids)
 
 
-def _wait_ready(app, task, log_path: Path, process: subprocess.Popen, timeout: float = 300) -> None:
+def _wait_ready(app, task, log_path: Path, process: subprocess.Popen, mail: AnnouncementMail,
+                timeout: float = 300) -> None:
     """Warm up: a few messages through every pool process (each builds its Flask app and SMTP connection)."""
     deadline = time.monotonic() + timeout
 
-    ids = _insert_rows(app, 0)[:64]
+    ids = _insert_rows(app, 0, mail)[:64]
     for delivery_id in ids:
         task.delay(delivery_id)
     with app.app_context():
@@ -93,7 +94,8 @@ def _wait_ready(app, task, log_path: Path, process: subprocess.Popen, timeout: f
         db.session.commit()
 
 
-def run(app, env: dict[str, str], sink, tmp: Path, workers_n: int, rounds: int, recipients: int) -> PhaseFigures:
+def run(app, env: dict[str, str], sink, tmp: Path, workers_n: int, rounds: int, recipients: int,
+        mail: AnnouncementMail) -> PhaseFigures:
     figures = PhaseFigures("Celery")
     log_path = tmp / "celery.log"
     with RedisServer(tmp / f"celery-broker-{free_port()}", appendonly=False) as broker:
@@ -104,17 +106,20 @@ def run(app, env: dict[str, str], sink, tmp: Path, workers_n: int, rounds: int, 
                                        "--concurrency", str(workers_n)], env=env, cwd=ROOT, stdout=log,
                                       stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            _wait_ready(app, task, log_path, worker)
+            _wait_ready(app, task, log_path, worker, mail)
             for n in range(1, rounds + 1):
-                before = measure_limit(sink, workers_n, recipients)
-                sent_before = sink.count
+                before, plain = measure_limit(sink, workers_n, recipients, mail)
+                sent_before = sink.tally()
                 cpu_before = process_tree_cpu([worker.pid, broker.process.pid])
-                rate, figures.recipients = _one_round(app, task, n)
+                rate, figures.recipients = _one_round(app, task, n, mail)
                 figures.worker_cpu_s.append(process_tree_cpu([worker.pid, broker.process.pid]) - cpu_before)
-                if sink.count - sent_before != figures.recipients:
+                sent = sink.tally() - sent_before
+                if sent.messages != figures.recipients:
                     raise RuntimeError("the sink counted a different number of messages than Celery sent")
+                check_same_message(plain, "Celery", sent)
+                figures.message = sent.describe()
                 figures.rates.append(rate)
-                after = measure_limit(sink, workers_n, recipients)
+                after, _ = measure_limit(sink, workers_n, recipients, mail)
                 figures.limits.append((before + after) / 2)
                 print(f"  limit before and after Celery's round {n}: {before:.0f} and {after:.0f} msg/s")
         finally:
@@ -125,5 +130,6 @@ def run(app, env: dict[str, str], sink, tmp: Path, workers_n: int, rounds: int, 
     print(f"  Celery, prefork x {workers_n}, one task per message, acks late, insert to last delivery  "
           f"{figures.rate:6.0f} msg/s  (rounds: {_figures(figures.rates)}); ratio to limit {figures.ratio:.2f}; "
           f"workers' CPU {figures.cpu_ms_per_message:.2f} ms/message")
+    print(f"    the same message on both sides: {figures.message}")
     return figures
 

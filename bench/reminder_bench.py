@@ -41,8 +41,8 @@ from app.models.user import User
 from app.screenings import service
 from app.screenings.reminders import bulk_add_reminders
 from bench.databases import databases
-from bench.mail_bench import (_record, _start_workers, _wait_for_workers, _worker_env, close_database,
-                              measure_announcement, measure_limit, stop_processes)
+from bench.mail_bench import (AnnouncementMail, _record, _start_workers, _wait_for_workers, _worker_env,
+                              close_database, measure_announcement, measure_limit, stop_processes)
 from bench.results import Results, required_target
 from bench.smtp_sink import SMTPSink
 from deploy.local.redis_server import RedisServer, free_port
@@ -168,16 +168,15 @@ def _bench_on(database_url: str, tmp: Path, args: argparse.Namespace, results) -
         print(f"reminder benchmark: {args.lateness} reminders due at once, fan-outs of {args.fanout} and "
               f"{args.large or 'no'} (one round), {args.workers} worker(s), {os.cpu_count()} CPU(s), "
               f"{'SQLite (WAL)' if db_name == 'sqlite' else 'PostgreSQL'}, scheduler --interval 1")
-        limit = measure_limit(sink, args.workers, args.fanout)
-        limit_seconds = args.fanout / limit
-        print(f"  limit: {args.fanout} messages by {args.workers} plain sender(s): {limit_seconds:.2f} s "
-              f"({limit:.0f} msg/s)")
-
         leads = f"{LEAD_SECONDS}s"
         app = create_app({"SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
                           "REDIS_URL": redis_server.url, "CACHE_REDIS_URL": redis_server.url[:-2] + "/1",
                           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": sink.port, "SECRET_KEY": "bench",
                           "DEV_MAIL_DIR": "", "REMINDER_LEADS": (LEAD_SECONDS,)})
+        limit, _ = measure_limit(sink, args.workers, args.fanout, AnnouncementMail.of(app))
+        limit_seconds = args.fanout / limit
+        print(f"  limit: {args.fanout} messages by {args.workers} plain sender(s): {limit_seconds:.2f} s "
+              f"({limit:.0f} msg/s; the announcement's text and HTML)")
         members = _members(app, max(args.fanout, args.lateness))
         env = _worker_env(database_url, redis_server.url, sink.port, 100)
         env.update(REMINDER_LEADS=leads)

@@ -45,6 +45,8 @@ def test_mail_benchmark_measures_the_limit_the_announcement_the_large_case_and_c
     assert re.search(r"^  announcement, 2 x AppSimpleWorker, .* \d+ msg/s  \(rounds: \d+ \d+\)", out, re.MULTILINE), out
     assert re.search(r"announcement/limit \d+\.\d\d; target >= 0.8: (met|NOT met)", out), out
     assert re.search(r"one RQ job per email, .* \d+ msg/s", out), out
+    # every side sent the app's message, text and HTML, checked at the sink
+    assert re.search(r"the same message on both sides: 199 messages of \d+\.\d KiB on average, text and HTML", out), out
     ratios = {r.name: r for r in results.ratios}
     for name in ("mail.10k.sqlite", "mail.100k.sqlite", "mail.100k_cost.sqlite", "mail.100k_memory.sqlite",
                  "mail.100k_request_s.sqlite"):
@@ -116,3 +118,27 @@ def test_a_run_stopped_half_way_leaves_what_it_measured(monkeypatch, tmp_path):
     entries = {e["name"]: e for e in json.loads((tmp_path / "bench" / "results.json").read_text())["ratios"]}
     assert entries["cache.api.page.sqlite"]["value"] == 0.85
     assert entries["mail.10k.postgresql"]["note"].startswith("not measured: not reached yet")
+
+
+def test_the_sink_tells_text_only_from_text_and_html_and_the_bench_refuses_to_compare_them(tmp_path):
+    """A ratio of the app's text-and-HTML mail to plain senders' text-only mail would measure the email
+    library: the sink counts what it got and the benchmark stops on a mismatch."""
+    from app import create_app
+    from bench.mail_bench import AnnouncementMail, check_same_message, measure_limit
+    from bench.smtp_sink import SMTPSink
+    from deploy.local.redis_server import free_port
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "SECRET_KEY": "t",
+                      "REDIS_URL": "redis://127.0.0.1:1/0"})
+    mail = AnnouncementMail.of(app)
+    assert "<html" in mail.html and "Films!" in mail.body
+    with SMTPSink(free_port()) as sink:
+        _, with_html = measure_limit(sink, 2, 20, mail)
+        _, text_only = measure_limit(sink, 1, 10, AnnouncementMail(mail.subject, mail.body, None))
+    assert (with_html.messages, with_html.with_html) == (20, 20)
+    assert (text_only.messages, text_only.with_html) == (10, 0)
+    assert with_html.mean_size > text_only.mean_size + 1000
+    assert sink.tally().messages == 30
+    check_same_message(with_html, "the same", with_html)
+    with pytest.raises(RuntimeError, match="other messages than the plain senders"):
+        check_same_message(with_html, "text only", text_only)
