@@ -9,21 +9,20 @@ keeps its claims fresh with ``jobs.claim_heartbeat``); that is the one message
 a kill may send twice.
 
 Bulk sends claim a whole id range in one UPDATE (``claim_range``) and then mark
-each row right after its message is accepted (``SentMarks``), so a kill
+each row right after its message is accepted (``jobs.sent_marks.SentMarks``), so a kill
 costs at most the one message in flight; the rows it had claimed but not sent
 wait for the stale-claim time (no more heartbeat) and are swept again. ``claimed_at`` doubles as
 the claim's token: a mark only lands while the row still carries our token.
 """
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Connection, Dialect, and_, bindparam, null, or_, update
+from sqlalchemy import ColumnElement, and_, or_, update
 
 from app import defaults
 from app.extensions import db
@@ -162,106 +161,6 @@ def _update_claimed(delivery_id: int, token: datetime, **values) -> bool:
         log.warning("delivery %s: our claim was taken over before we could record %s", delivery_id, values)
         return False
     return True
-
-
-_deliveries = Delivery.__table__
-# The hot path of a bulk send, one per message. Every value is a parameter so the
-# compiled text can be handed to the driver's cursor as it is (see SentMarks).
-_MARK_SENT = (
-    _deliveries.update()
-    .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.status == bindparam("b_sending"),
-           _deliveries.c.claimed_at == bindparam("b_token"))
-    .values(status=bindparam("b_sent"), sent_at=bindparam("b_sent_at"), provider_response=bindparam("b_answer"),
-            last_error=null())
-)
-
-
-@functools.lru_cache(maxsize=8)  # one dialect per engine: a worker has one
-def _mark_sent_for(dialect: Dialect) -> tuple[str, tuple[str, ...] | None, Callable[[datetime], object]]:
-    """``_MARK_SENT`` for the driver: SQL text, parameter order (positional styles), timestamp converter.
-
-    Compiled once per dialect (per process), not once per batch.
-    """
-    compiled = _MARK_SENT.compile(dialect=dialect)
-    order = tuple(compiled.positiontup) if compiled.positional else None
-    to_db_time = Delivery.sent_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
-    return compiled.string, order, to_db_time
-
-
-class SentMarks:
-    """The connection a bulk send records its "sent" marks on, one committed UPDATE per message.
-
-    ``with SentMarks() as marks: ... marks.record(row_id, token, answer)``
-
-    Held for the whole batch in autocommit mode, so a mark is one statement
-    that is its own transaction: one round trip on PostgreSQL, one WAL append on
-    SQLite. The statement is compiled by SQLAlchemy once per dialect and run on
-    the driver's cursor: per message, a pooled checkout (with its pre-ping), a
-    BEGIN/COMMIT pair and SQLAlchemy's execution machinery each cost more than
-    the UPDATE itself (on SQLite: ~145 us a mark through the session, ~50 us
-    this way).
-
-    On PostgreSQL the marks commit with ``synchronous_commit`` off (unless
-    ``DELIVERY_MARKS_SYNCHRONOUS`` is set): the server acknowledges a commit
-    once it is in its WAL buffers and flushes it within about 0.6 s
-    (3 x ``wal_writer_delay``). A killed worker loses nothing by this, the
-    server has the mark; only a crash of the database server itself can forget
-    the last fraction of a second of marks, and those rows, still claimed
-    (claims commit synchronously), are sent again after the stale-claim time,
-    the same outcome as a worker killed mid-send. On a replicated database
-    (RDS Multi-AZ) a synchronous commit per message costs milliseconds.
-    """
-
-    def __init__(self) -> None:
-        self._connection: Connection | None = None
-        self._cursor = None
-        self._asynchronous = False
-        self._failed = False
-
-    def __enter__(self) -> "SentMarks":
-        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            dialect = connection.dialect
-            if dialect.name == "postgresql" and not current_app.config.get("DELIVERY_MARKS_SYNCHRONOUS"):
-                connection.exec_driver_sql("SET synchronous_commit TO off")
-                self._asynchronous = True
-            self._sql, self._order, self._db_time = _mark_sent_for(dialect)
-            self._cursor = connection.connection.dbapi_connection.cursor()
-        except BaseException:
-            connection.close()
-            raise
-        self._connection = connection
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        try:
-            self._cursor.close()
-            if self._asynchronous:  # the setting must not follow the connection back into the pool
-                connection.exec_driver_sql("RESET synchronous_commit")
-            if self._failed:
-                connection.invalidate()  # the driver raised on it; SQLAlchemy never saw why
-        except Exception:
-            connection.invalidate()
-        finally:
-            connection.close()
-
-    def record(self, delivery_id: int, token: datetime, provider_response: str) -> bool:
-        """Mark one claimed row sent; False if our claim was taken over meanwhile."""
-        assert self._cursor is not None, "use SentMarks as a context manager"
-        params = {"b_id": delivery_id, "b_sending": SENDING, "b_token": self._db_time(token), "b_sent": SENT,
-                  "b_sent_at": self._db_time(utcnow()), "b_answer": provider_response[:500]}
-        try:
-            self._cursor.execute(self._sql, params if self._order is None else [params[k] for k in self._order])
-        except BaseException:
-            self._failed = True
-            raise
-        if self._cursor.rowcount != 1:
-            log.warning("delivery %s: sent, but our claim was taken over before we could record it", delivery_id)
-            return False
-        return True
 
 
 def mark_row_sent(delivery_id: int, token: datetime, provider_response: str) -> bool:

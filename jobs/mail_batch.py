@@ -32,9 +32,10 @@ from app.extensions import db
 from app.mail_html import html_part
 from app.models.types import utcnow
 from jobs.claim_heartbeat import ClaimHeartbeat
-from jobs.deliveries import ClaimedRow, SentMarks, claim_range, mark_row_failed, release_row, stale_claim
+from jobs.deliveries import ClaimedRow, claim_range, mark_row_failed, release_row, stale_claim
 from jobs.mailer import MailError, PermanentMailError, SMTPConnection, SMTPSettings, TransientMailError
 from jobs.send_rate import mail_rate
+from jobs.sent_marks import SentMarks
 
 log = logging.getLogger(__name__)
 

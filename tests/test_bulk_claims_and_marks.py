@@ -1,15 +1,20 @@
 """A bulk send's claims and "sent" marks: cheap per message, only while the claim is ours."""
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 
 from app.extensions import db
 from app.models.delivery import Delivery
 from app.models.types import utcnow
-from jobs.deliveries import SentMarks, claim_range, send_claimed
+from jobs.deliveries import claim_range, send_claimed
+from jobs.sent_marks import SentMarks
 
 
 def _claimed_rows(count: int):
@@ -28,18 +33,84 @@ def _row(delivery_id: int) -> Delivery:
     return db.session.get(Delivery, delivery_id)
 
 
-def test_a_mark_lands_at_once_and_only_while_the_row_carries_our_claim(app):
+def test_a_mark_lands_before_the_batch_ends_and_only_while_the_row_carries_our_claim(app):
     with app.app_context():
-        rows, token = _claimed_rows(2)
+        rows, token = _claimed_rows(3)
         with SentMarks() as marks:
-            assert marks.record(rows[0].id, token, "250 queued as A1") is True
-            # Visible to every other connection before the batch ends: a kill now cannot resend it.
-            assert _row(rows[0].id).status == "sent"
-            assert _row(rows[0].id).provider_response == "250 queued as A1"
+            marks.record(rows[0].id, token, "250 queued as A1")
             # A claim taken over (another job, a newer token) is not overwritten.
-            assert marks.record(rows[1].id, token - timedelta(seconds=1), "250 late") is False
+            marks.record(rows[1].id, token - timedelta(seconds=1), "250 late")
+            marks.record(rows[2].id, token, "250 queued as A3")
+            assert marks.settle() == 1
+            # Visible to every other connection before the batch ends.
+            assert [_row(row.id).status for row in rows] == ["sent", "sending", "sent"]
+            assert _row(rows[0].id).provider_response == "250 queued as A1"
+            assert marks.settle() == 0  # counted once
         second = _row(rows[1].id)
         assert second.status == "sending" and second.sent_at is None and second.provider_response is None
+
+
+def _record_then_die(app, delivery_id: int, token) -> None:
+    """In a child process: record one mark and die at once, before its answer is read."""
+    with app.app_context():
+        db.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+        with SentMarks() as marks:
+            marks.record(delivery_id, token, "250 queued as K1")
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_killed_right_after_a_mark_still_leaves_the_row_sent(app):
+    """On PostgreSQL ``record`` returns before the server answers (the worker goes on with the next
+    message): the mark is on the wire, and the server commits it though nobody reads the answer."""
+    with app.app_context():
+        rows, token = _claimed_rows(1)
+        db.session.remove()
+        child = multiprocessing.get_context("fork").Process(target=_record_then_die, args=(app, rows[0].id, token))
+        child.start()
+        child.join(30)
+        assert child.exitcode == -signal.SIGKILL
+        for _ in range(50):  # the server may still be running the statement when the child is gone
+            row = _row(rows[0].id)
+            if row.status == "sent":
+                break
+            time.sleep(0.1)
+        assert (row.status, row.provider_response) == ("sent", "250 queued as K1")
+
+
+def test_postgresql_marks_go_without_waiting_for_the_previous_answer(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite runs in the worker's process: there is no server to overlap with")
+        rows, token = _claimed_rows(2)
+        with SentMarks() as marks:
+            marks.record(rows[0].id, token, "250 A")
+            assert marks._wire.in_flight == rows[0].id  # sent, its answer not read yet
+            marks.record(rows[1].id, token, "250 B")
+            assert marks._wire.in_flight == rows[1].id  # the first one's answer was read on the way
+        assert [_row(row.id).status for row in rows] == ["sent", "sent"]
+
+
+def test_a_mark_on_a_connection_the_server_dropped_stops_the_batch_and_the_connection_is_discarded(app):
+    """The database restarted (or killed our backend) mid-batch: the error comes out of the marks, the batch
+    stops there, and the dead connection is not handed to the next job."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no server connection to lose")
+        rows, token = _claimed_rows(2)
+        with pytest.raises(Exception) as raised:
+            with SentMarks() as marks:
+                marks.record(rows[0].id, token, "250 A")
+                marks.settle()
+                pid = marks._connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+                db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                db.session.commit()
+                marks.record(rows[1].id, token, "250 B")
+                marks.settle()
+        assert "terminat" in str(raised.value) or "closed" in str(raised.value), raised.value
+        assert [_row(row.id).status for row in rows] == ["sent", "sending"]
+        with SentMarks() as marks:  # a fresh connection from the pool works
+            marks.record(rows[1].id, token, "250 B again")
+        assert _row(rows[1].id).status == "sent"
 
 
 def _synchronous_commit(connection) -> str:
@@ -56,7 +127,8 @@ def test_postgresql_marks_skip_the_flush_wait_and_the_setting_stays_with_the_bat
         rows, token = _claimed_rows(1)
         with SentMarks() as marks:
             assert _synchronous_commit(marks._connection) == inside
-            assert marks.record(rows[0].id, token, "250 OK")
+            marks.record(rows[0].id, token, "250 OK")
+            assert marks.settle() == 0
         # Every pooled connection (the one the marks used among them) is back to the server default.
         held = [db.engine.connect() for _ in range(3)]
         try:
